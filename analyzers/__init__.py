@@ -1,0 +1,29 @@
+"""otel-meta's analyzer: OTLP ingest, run assembly, pattern mining, the reasoning judge, the guideline
+writer and the MetaAgent that drives the learning loop.
+
+Public names are imported lazily, so ``import analyzers`` stays cheap for the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Assessment": "analyzers.model",
+    "Pattern": "analyzers.model",
+    "Run": "analyzers.model",
+    "SpanRecord": "analyzers.model",
+    "Step": "analyzers.model",
+    "SqliteStore": "analyzers.store.sqlite",
+    "Store": "analyzers.store.base",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analyzers' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,232 @@
+"""The analyzer's domain objects: what crosses module boundaries inside ``analyzers``.
+
+``SpanRecord`` is one stored span as the receiver decoded it; ``Run`` and ``Step`` are what the
+conventions layer assembles from a trace's spans; ``Pattern`` is what the miner derives from runs;
+``Assessment`` is the reasoning judge's verdict. All are frozen dataclasses; ``to_json()`` gives the
+JSON shape the CLI and the REST API print (DESIGN.md and the README document those shapes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, Mapping
+
+StepKind = Literal["tool", "thinking", "llm"]
+PatternType = Literal[
+    "success_pattern",
+    "failure_pattern",
+    "tool_effectiveness",
+    "thinking_pattern",
+    "performance_pattern",
+]
+PATTERN_TYPES: tuple[PatternType, ...] = (
+    "success_pattern",
+    "failure_pattern",
+    "tool_effectiveness",
+    "thinking_pattern",
+    "performance_pattern",
+)
+
+#: A span attribute value as OTLP carries it (scalars, homogeneous lists, or nested lists/maps for
+#: ``AnyValue`` arrays and kvlists).
+AttributeValue = Any
+
+
+def iso_utc(ns: int) -> str:
+    """Format a Unix time in nanoseconds as an ISO 8601 UTC string with millisecond precision."""
+    dt = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEvent:
+    name: str
+    time_unix_nano: int
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanLink:
+    trace_id: str
+    span_id: str
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    """One span, whole: what the store keeps and the conventions layer reads.
+
+    Ids are lowercase hex (32 digits for a trace, 16 for a span); ``parent_span_id`` is ``None`` for a
+    root span. ``kind`` is the OTLP ``SpanKind`` number (1 internal, 2 server, 3 client, ...) and
+    ``status_code`` the OTLP status code (0 unset, 1 ok, 2 error).
+    """
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: int
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    events: tuple[SpanEvent, ...] = ()
+    links: tuple[SpanLink, ...] = ()
+    status_code: int = 0
+    status_message: str = ""
+    resource_attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    scope_name: str = ""
+    scope_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a run: a tool call, a thinking step, or an LLM call.
+
+    ``chars`` is the reasoning length of a thinking step (or an LLM call's reasoning), when known.
+    ``args_digest`` is a short digest of a tool call's arguments when the spans carried them (content
+    capture on); it lets the miner tell repeated identical calls from repeated calls to the same tool.
+    """
+
+    kind: StepKind
+    name: str
+    ok: bool
+    duration_ms: float
+    start_time_unix_nano: int = 0
+    error_type: str | None = None
+    chars: int | None = None
+    tool_choice: str | None = None
+    args_digest: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "ok": self.ok,
+            "duration_ms": round(self.duration_ms, 3),
+            "error_type": self.error_type,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One agent run (one trace), assembled from its spans.
+
+    ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet). ``complete`` is
+    ``False`` while the trace's root span has not arrived (a pending run).
+    """
+
+    trace_id: str
+    agent: str
+    outcome: bool | None
+    started_at_unix_nano: int
+    duration_ms: float
+    steps: tuple[Step, ...] = ()
+    prompt_version: str | None = None
+    prompt_commit: str | None = None
+    problem_id: str | None = None
+    request_id: str | None = None
+    complete: bool = True
+
+    @property
+    def started_at(self) -> str:
+        return iso_utc(self.started_at_unix_nano)
+
+    @property
+    def outcome_label(self) -> str | None:
+        if self.outcome is None:
+            return None
+        return "success" if self.outcome else "failure"
+
+    def tool_names(self) -> list[str]:
+        """The names of this run's tool steps, in order."""
+        return [s.name for s in self.steps if s.kind == "tool"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trace_id": self.trace_id,
+            "agent": self.agent,
+            "outcome": self.outcome_label,
+            "prompt_version": self.prompt_version,
+            "started_at": self.started_at,
+            "duration_ms": round(self.duration_ms, 3),
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A mined pattern with its evidence.
+
+    ``confidence`` is a statistic in [0, 1] whose definition lives in ``analyzers.mining`` (and the
+    README); ``frequency`` is its support (how many runs show it); ``evidence`` holds up to 10 trace
+    ids. ``tools`` depends on the type (see ``analyzers.mining``).
+    """
+
+    id: str
+    type: PatternType
+    agent: str
+    description: str
+    tools: tuple[str, ...]
+    confidence: float
+    frequency: int
+    success_rate: float
+    baseline_success_rate: float
+    evidence: tuple[str, ...] = ()
+    recommendations: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "agent": self.agent,
+            "description": self.description,
+            "tools": list(self.tools),
+            "confidence": round(self.confidence, 4),
+            "frequency": self.frequency,
+            "success_rate": round(self.success_rate, 4),
+            "baseline_success_rate": round(self.baseline_success_rate, 4),
+            "evidence": list(self.evidence),
+            "recommendations": list(self.recommendations),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The reasoning judge's verdict on one request or run (seed 2's ``MetaAgentOutput``)."""
+
+    request_id: str
+    reasoning_quality: float
+    should_replan: bool
+    should_deepen_reasoning: bool
+    recommended_actions: tuple[str, ...]
+    assessment: str
+    timestamp: str
+    agent_name: str = "meta-agent"
+    mode: Literal["llm", "heuristic"] = "heuristic"
+    trace_id: str | None = None
+    request_context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if self.should_replan:
+            return "replan"
+        if self.should_deepen_reasoning:
+            return "deepen"
+        return "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The seed's camelCase REST shape."""
+        return {
+            "requestId": self.request_id,
+            "agentName": self.agent_name,
+            "timestamp": self.timestamp,
+            "reasoningQuality": round(self.reasoning_quality, 4),
+            "shouldReplan": self.should_replan,
+            "shouldDeepenReasoning": self.should_deepen_reasoning,
+            "recommendedActions": list(self.recommended_actions),
+            "assessment": self.assessment,
+            "mode": self.mode,
+            "traceId": self.trace_id,
+            "requestContext": dict(self.request_context),
+        }
