@@ -1,0 +1,74 @@
+"""One incident, start to finish: the policy picks steps, the tools act on the simulated cluster.
+
+The tool functions and the thinking hook are passed in, so the same loop runs instrumented (``agent.py``
+hands in functions decorated with ``@otel_meta.tool``) and bare (tests of the policy).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from examples.sre_agent.cluster import Problem, SimulatedCluster, ToolFailure
+from examples.sre_agent.policy import Decision, EpisodeState, SrePolicy
+
+#: A tool as the agent calls it: (cluster, target) -> output text; raises ToolFailure on failure.
+ToolFunction = Callable[[SimulatedCluster, "str | None"], str]
+
+MAX_STEPS = 8
+
+
+@dataclass(frozen=True)
+class IncidentResult:
+    problem: Problem
+    success: bool
+    tools: tuple[str, ...]
+    submission: str
+
+
+def run_incident(
+    problem: Problem,
+    policy: SrePolicy,
+    rng: random.Random,
+    tools: Mapping[str, ToolFunction],
+    think: Callable[[Decision], None] = lambda d: None,
+    *,
+    max_steps: int = MAX_STEPS,
+) -> IncidentResult:
+    """Work one incident until a remediation is applied or the step budget runs out."""
+    cluster = SimulatedCluster(problem, rng)
+    state = EpisodeState()
+    policy.start_episode()
+    submission = f"No mitigation within {max_steps} steps"
+    for _ in range(max_steps):
+        decision = policy.next_action(state)
+        think(decision)
+        try:
+            output = tools[decision.tool](cluster, decision.target)
+        except ToolFailure:
+            state.observe(decision.tool, None)
+            continue
+        if decision.is_remediation:
+            state.observe(decision.tool, None)
+            submission = output
+            if cluster.resolved:
+                break
+            continue
+        state.observe(decision.tool, cluster.last_clue)
+    return IncidentResult(problem, cluster.resolved, tuple(state.history), submission)
+
+
+def bare_tools() -> dict[str, ToolFunction]:
+    """The tools without instrumentation (for tests and the policy's own checks)."""
+    from examples.sre_agent.cluster import DIAGNOSTIC_TOOLS, REMEDIATION_TOOLS
+
+    out: dict[str, ToolFunction] = {}
+    for name in DIAGNOSTIC_TOOLS:
+        out[name] = (lambda n: lambda c, t: c.inspect(n, t).text)(name)
+    for name in REMEDIATION_TOOLS:
+        out[name] = (lambda n: lambda c, t: c.remediate(n, t))(name)
+    return out
+
+
+__all__ = ["IncidentResult", "MAX_STEPS", "ToolFunction", "bare_tools", "run_incident"]

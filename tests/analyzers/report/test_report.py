@@ -1,0 +1,64 @@
+"""The HTML report: self-contained, its data escaped, and its chart and tables render in Chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from analyzers.model import Pattern
+from analyzers.report import ReportCommit, VersionRate, render_report, write_report
+from tests.analyzers.report.chromium import rendered_dom
+
+VERSIONS = [
+    VersionRate("1.0.0", runs=60, successes=19, low=0.21, high=0.44),
+    VersionRate("1.0.1", runs=60, successes=41, low=0.56, high=0.78),
+    VersionRate("1.0.2", runs=60, successes=50, low=0.72, high=0.91),
+]
+HOSTILE = '</script><script>document.title="pwned"</script><img src=x onerror=alert(1)>'
+PATTERNS = [
+    Pattern(id="sp-1", type="success_pattern", agent="hotel-sre", description="get_pods then get_logs",
+            tools=("get_pods", "get_logs"), confidence=0.93, frequency=40, success_rate=0.8,
+            baseline_success_rate=0.35),
+    Pattern(id="fp-2", type="failure_pattern", agent="hotel-sre", description=HOSTILE,
+            tools=("restart_pod", "restart_pod"), confidence=0.88, frequency=22, success_rate=0.05,
+            baseline_success_rate=0.35),
+]
+COMMITS = [ReportCommit("abc1234", "hotel-sre v1.0.1: apply sp-1"), ReportCommit("def5678", "add agent")]
+
+
+def test_report_has_no_external_resources_and_escapes_its_data() -> None:
+    page = render_report(versions=VERSIONS, patterns=PATTERNS, commits=COMMITS, agent="hotel-sre")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "the report must not load anything"
+    assert "cdn" not in page.lower()
+    assert HOSTILE not in page and "</script><script>" not in page
+    assert page.count("</script>") == 2  # the data block and the renderer, nothing injected
+    assert "__REPORT_DATA__" not in page and "__REPORT_TITLE__" not in page
+
+
+@pytest.mark.slow
+def test_report_chart_and_tables_render_in_chromium(tmp_path: Path) -> None:
+    path = write_report(tmp_path / "out" / "report.html", versions=VERSIONS, patterns=PATTERNS,
+                        commits=COMMITS, agent="hotel-sre")
+    page = rendered_dom(path, tmp_path)
+    m = page.measure
+    assert m["rendered"] == "true"
+    assert m["ids"]["rate-chart"]["w"] > 300 and m["ids"]["rate-chart"]["h"] > 200
+    heights = [b["h"] for b in m["bars"]]
+    assert len(heights) == 3 and all(b["w"] > 10 for b in m["bars"])
+    assert heights[0] < heights[1] < heights[2], "bar heights follow the success rates"
+    assert len(m["pattern_rows"]) == 2 and all(r["h"] > 10 for r in m["pattern_rows"])
+    assert len(m["version_rows"]) == 3 and len(m["commit_rows"]) == 2
+    assert "<title>otel-meta report: hotel-sre</title>" in page.dom
+    assert "pwned" not in re.search(r"<title>(.*?)</title>", page.dom).group(1)  # type: ignore[union-attr]
+    assert "&lt;/script&gt;&lt;script&gt;" in page.dom, "the hostile description is shown as text"
+    assert "<img" not in page.dom
+
+
+@pytest.mark.slow
+def test_empty_report_renders_placeholders(tmp_path: Path) -> None:
+    path = write_report(tmp_path / "report.html", versions=[], patterns=[])
+    page = rendered_dom(path, tmp_path)
+    assert page.measure["rendered"] == "true" and page.measure["bars"] == []
+    assert "no runs yet" in page.dom and "no patterns mined yet" in page.dom
