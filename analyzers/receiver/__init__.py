@@ -1,1 +1,3 @@
-"""(filled by its owner)"""
+"""The OTLP receiver: ``analyzers.receiver.server.AnalyzerServer`` (HTTP and gRPC, one store writer)."""
+
+from __future__ import annotations

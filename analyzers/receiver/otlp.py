@@ -1,0 +1,189 @@
+"""Decoding OTLP trace export requests (protobuf and JSON, optionally gzip) into ``SpanRecord``s.
+
+The JSON encoding follows the OTLP specification: lowerCamelCase field names, ``traceId``/``spanId``
+as hex strings (not base64), enums as numbers, 64-bit integers as numbers or decimal strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from analyzers.errors import MalformedPayloadError, PayloadTooLargeError
+from analyzers.model import SpanEvent, SpanLink, SpanRecord
+
+#: JSON bodies nested deeper than this are refused (OTLP traces need about a dozen levels).
+MAX_JSON_DEPTH = 64
+_HEX_ID_FIELDS = {"traceId": 16, "spanId": 8, "parentSpanId": 8}
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    """The spans accepted from one request, and how many were rejected (with why)."""
+
+    spans: list[SpanRecord]
+    rejected: int = 0
+    error_message: str = ""
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress a gzip body, refusing output over ``limit`` bytes and truncated streams."""
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise MalformedPayloadError(f"the gzip body could not be decompressed: {exc}") from None
+    if len(out) > limit or d.unconsumed_tail:
+        raise PayloadTooLargeError(f"the decompressed body is over the limit of {limit} bytes")
+    if not d.eof:
+        raise MalformedPayloadError("the gzip body is truncated (the stream ends before its trailer)")
+    return out
+
+
+def _any_value(v: AnyValue) -> Any:
+    which = v.WhichOneof("value")
+    if which == "string_value":
+        return v.string_value
+    if which == "int_value":
+        return v.int_value
+    if which == "double_value":
+        return v.double_value
+    if which == "bool_value":
+        return v.bool_value
+    if which == "array_value":
+        return [_any_value(x) for x in v.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: _any_value(kv.value) for kv in v.kvlist_value.values}
+    if which == "bytes_value":
+        return bytes(v.bytes_value)
+    return None
+
+
+def _attributes(kvs: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in kvs:
+        value = kv.value
+        which = value.WhichOneof("value")
+        # The common scalars inline: this loop is the ingest hot path.
+        if which == "string_value":
+            out[kv.key] = value.string_value
+        elif which == "int_value":
+            out[kv.key] = value.int_value
+        else:
+            out[kv.key] = _any_value(value)
+    return out
+
+
+def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
+    """The ``SpanRecord``s of a parsed request; spans with invalid ids are counted as rejected."""
+    spans: list[SpanRecord] = []
+    rejected = 0
+    for rs in request.resource_spans:
+        resource = _attributes(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            scope_name, scope_version = ss.scope.name, ss.scope.version
+            for s in ss.spans:
+                tid, sid, pid = s.trace_id, s.span_id, s.parent_span_id
+                if len(tid) != 16 or len(sid) != 8 or len(pid) not in (0, 8):
+                    rejected += 1
+                    continue
+                trace_id, span_id = tid.hex(), sid.hex()
+                if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+                    rejected += 1
+                    continue
+                spans.append(SpanRecord(
+                    trace_id=trace_id,
+                    span_id=span_id,
+                    parent_span_id=pid.hex() if pid and pid != b"\0" * 8 else None,
+                    name=s.name,
+                    kind=s.kind,
+                    start_time_unix_nano=s.start_time_unix_nano,
+                    end_time_unix_nano=s.end_time_unix_nano,
+                    attributes=_attributes(s.attributes),
+                    events=tuple(SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes)) for e in s.events),
+                    links=tuple(SpanLink(lk.trace_id.hex(), lk.span_id.hex(), _attributes(lk.attributes))
+                                for lk in s.links),
+                    status_code=s.status.code,
+                    status_message=s.status.message,
+                    resource_attributes=resource,
+                    scope_name=scope_name,
+                    scope_version=scope_version,
+                ))
+    message = ""
+    if rejected:
+        message = (f"{rejected} span(s) rejected: trace_id must be 16 bytes and span_id 8 bytes, "
+                   "not all zero (parent_span_id empty or 8 bytes)")
+    return DecodedBatch(spans, rejected, message)
+
+
+def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise MalformedPayloadError(f"the body is not a valid OTLP ExportTraceServiceRequest protobuf: {exc}") from None
+    return request
+
+
+def _check_depth(obj: Any) -> None:
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise MalformedPayloadError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _hex_ids_to_base64(node: Any) -> None:
+    """OTLP/JSON carries ids as hex; protobuf's JSON mapping expects base64 for bytes fields."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            for key, value in cur.items():
+                if key in _HEX_ID_FIELDS and isinstance(value, str):
+                    try:
+                        raw = bytes.fromhex(value)
+                    except ValueError:
+                        raise MalformedPayloadError(f"{key} {value[:40]!r} is not a hex string") from None
+                    cur[key] = base64.b64encode(raw).decode("ascii")
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(cur, list):
+            stack.extend(v for v in cur if isinstance(v, (dict, list)))
+
+
+def parse_json(body: bytes) -> ExportTraceServiceRequest:
+    try:
+        obj = json.loads(body)
+    except RecursionError:
+        raise MalformedPayloadError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedPayloadError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise MalformedPayloadError("the JSON body must be an object with a resourceSpans list")
+    _check_depth(obj)
+    _hex_ids_to_base64(obj)
+    request = ExportTraceServiceRequest()
+    try:
+        json_format.ParseDict(obj, request, ignore_unknown_fields=True, max_recursion_depth=MAX_JSON_DEPTH)
+    except (json_format.ParseError, binascii.Error, ValueError, TypeError) as exc:
+        raise MalformedPayloadError(f"the JSON body is not an OTLP ExportTraceServiceRequest: {exc}") from None
+    return request
+
+
+__all__ = ["DecodedBatch", "decode_request", "gunzip", "parse_json", "parse_protobuf"]
