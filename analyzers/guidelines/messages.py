@@ -1,0 +1,184 @@
+"""Commit messages of the guideline writer, and the trailers ``history`` reads back.
+
+A change's message::
+
+    diagnosis v1.0.3: +2 guidelines, -1 retired
+
+    Applied:
+    - success_pattern sp-3f2a: confidence 0.82, support 34, success 85% vs baseline 60%
+      evidence: 4bf92f3577b34da6a3ce929d0e0e4736, ...
+    Retired:
+    - failure_pattern fp-19c0: confidence 0.41, support 12, success 20% vs baseline 60% (below threshold 0.70)
+
+    Guideline text: templates
+
+    Otel-Meta-Agent: diagnosis
+    Otel-Meta-Version: 1.0.3
+    Otel-Meta-Applied: sp-3f2a te-0b11
+    Otel-Meta-Retired: fp-19c0
+    Otel-Meta-Text: template
+
+Everything in a message comes from pattern ids (validated), types, figures and trace ids (32 hex
+digits, validated); never from span text or from a rejected LLM answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from analyzers.model import Pattern
+
+if TYPE_CHECKING:
+    from analyzers.guidelines.prompt_file import Guideline
+
+TRACE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+MAX_EVIDENCE = 5
+
+TRAILER_AGENT = "Otel-Meta-Agent"
+TRAILER_VERSION = "Otel-Meta-Version"
+TRAILER_APPLIED = "Otel-Meta-Applied"
+TRAILER_RETIRED = "Otel-Meta-Retired"
+TRAILER_TEXT = "Otel-Meta-Text"
+TRAILER_ROLLBACK = "Otel-Meta-Rollback-To"
+TRAILER_BLOCKED = "Otel-Meta-Blocked"
+_TRAILER_RE = re.compile(r"^(Otel-Meta-[A-Za-z-]+): ?(.*)$", re.M)
+
+
+@dataclass(frozen=True)
+class PatternChange:
+    """One pattern applied, retired or restored, with the figures the commit message shows."""
+
+    pattern_id: str
+    pattern_type: str
+    confidence: float
+    support: int
+    success_rate: float | None = None
+    baseline_success_rate: float | None = None
+    evidence: tuple[str, ...] = ()
+    reason: str = "applied"
+
+    @classmethod
+    def from_pattern(cls, pattern: Pattern, reason: str) -> PatternChange:
+        evidence = tuple(t for t in pattern.evidence if isinstance(t, str) and TRACE_ID_RE.match(t))
+        return cls(
+            pattern_id=pattern.id,
+            pattern_type=pattern.type,
+            confidence=float(pattern.confidence),
+            support=int(pattern.frequency),
+            success_rate=float(pattern.success_rate),
+            baseline_success_rate=float(pattern.baseline_success_rate),
+            evidence=evidence[:MAX_EVIDENCE],
+            reason=reason,
+        )
+
+    @classmethod
+    def from_guideline(cls, guideline: Guideline, reason: str) -> PatternChange:
+        return cls(
+            pattern_id=guideline.pattern_id,
+            pattern_type=guideline.pattern_type,
+            confidence=guideline.confidence,
+            support=guideline.support,
+            reason=reason,
+        )
+
+    def message_lines(self) -> list[str]:
+        line = f"- {self.pattern_type} {self.pattern_id}: confidence {self.confidence:.2f}, support {self.support}"
+        if self.success_rate is not None and self.baseline_success_rate is not None:
+            line += f", success {_pct(self.success_rate)}% vs baseline {_pct(self.baseline_success_rate)}%"
+        if self.reason not in ("applied", "restored"):
+            line += f" ({self.reason})"
+        lines = [line]
+        if self.evidence:
+            lines.append("  evidence: " + ", ".join(self.evidence))
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pattern_id": self.pattern_id,
+            "pattern_type": self.pattern_type,
+            "confidence": round(self.confidence, 4),
+            "support": self.support,
+            "success_rate": None if self.success_rate is None else round(self.success_rate, 4),
+            "baseline_success_rate": (
+                None if self.baseline_success_rate is None else round(self.baseline_success_rate, 4)
+            ),
+            "evidence": list(self.evidence),
+            "reason": self.reason,
+        }
+
+
+def _pct(rate: float) -> int:
+    return int(round(min(1.0, max(0.0, rate)) * 100))
+
+
+def _section(title: str, changes: tuple[PatternChange, ...]) -> list[str]:
+    if not changes:
+        return []
+    return [f"{title}:"] + [line for c in changes for line in c.message_lines()]
+
+
+def _trailers(pairs: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in pairs if v)
+
+
+def change_message(
+    agent: str,
+    version: str,
+    applied: tuple[PatternChange, ...],
+    retired: tuple[PatternChange, ...],
+    threshold: float,
+    text_source: str,
+    text_note: str,
+) -> str:
+    """The message of a guideline change (subject, applied/retired patterns, text source, trailers)."""
+    body = _section("Applied", applied) + _section("Retired", retired)
+    used = "LLM rewrite, validated" if text_source == "llm" else "templates"
+    source = f"Guideline text: {used}" + (f" ({text_note})" if text_note else "")
+    trailers = _trailers([
+        (TRAILER_AGENT, agent),
+        (TRAILER_VERSION, version),
+        (TRAILER_APPLIED, " ".join(c.pattern_id for c in applied)),
+        (TRAILER_RETIRED, " ".join(c.pattern_id for c in retired)),
+        (TRAILER_TEXT, text_source),
+    ])
+    subject = f"{agent} v{version}: +{len(applied)} guidelines, -{len(retired)} retired"
+    return "\n".join([subject, "", *body, "", f"Confidence threshold: {threshold:.2f}", source, "", trailers]) + "\n"
+
+
+def create_message(agent: str, version: str, note: str = "") -> str:
+    subject = f"{agent} v{version}: add agent"
+    trailers = _trailers([(TRAILER_AGENT, agent), (TRAILER_VERSION, version)])
+    return "\n".join([subject, "", *( [note.capitalize(), ""] if note else []), trailers]) + "\n"
+
+
+def rollback_message(
+    agent: str,
+    version: str,
+    to_version: str,
+    from_version: str,
+    restored: tuple[PatternChange, ...],
+    removed: tuple[PatternChange, ...],
+    reason: str | None,
+    blocked: tuple[str, ...],
+) -> str:
+    """The message of a rollback: which version it restores, why, and the guidelines it changes."""
+    subject = f"{agent} v{version}: roll back to v{to_version} (+{len(restored)} guidelines, -{len(removed)} retired)"
+    why = " ".join((reason or "requested by a person").split())[:500]
+    body = [f"Restores the content of v{to_version} (replacing v{from_version}).", f"Why: {why}", ""]
+    body += _section("Restored", restored) + _section("Removed", removed)
+    trailers = _trailers([
+        (TRAILER_AGENT, agent),
+        (TRAILER_VERSION, version),
+        (TRAILER_APPLIED, " ".join(c.pattern_id for c in restored)),
+        (TRAILER_RETIRED, " ".join(c.pattern_id for c in removed)),
+        (TRAILER_ROLLBACK, to_version),
+        (TRAILER_BLOCKED, " ".join(blocked)),
+    ])
+    return "\n".join([subject, "", *body, "", trailers]) + "\n"
+
+
+def parse_trailers(body: str) -> dict[str, str]:
+    """The ``Otel-Meta-*`` trailers of a commit body."""
+    return {m.group(1): m.group(2).strip() for m in _TRAILER_RE.finditer(body)}
