@@ -39,5 +39,9 @@ class JudgeError(OtelMetaError):
     """The LLM judge could not produce an assessment (endpoint error, unusable answer)."""
 
 
+class UnknownRunError(OtelMetaError, LookupError):
+    """No stored run has the trace id given (HTTP 404)."""
+
+
 class ImportDataError(OtelMetaError):
     """A dataset file to import is missing or not in the expected format."""
