@@ -87,7 +87,8 @@ class AnalyzerServer:
         self._http_thread.start()
         if self._grpc is not None:
             self._grpc.start()
-        logger.info("listening http=%s:%d grpc=%s", *self.http_address, self.grpc_address)
+        logger.info("listening http=%s:%d grpc=%s", *self.http_address,
+                    "%s:%d" % self.grpc_address if self.grpc_address else "off")
         return self
 
     def stop(self, grace_s: float = 10.0) -> None:

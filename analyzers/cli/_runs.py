@@ -1,0 +1,46 @@
+"""``otel-meta runs``: list the runs assembled from the stored traces, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("runs", help="list agent runs (newest first)",
+                                   description="List the agent runs in a store, newest first.")
+    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--agent", default=None, help="only this agent's runs")
+    parser.add_argument("--limit", type=int, default=20, help="at most N runs (default 20)")
+    parser.add_argument("--pending", action="store_true", help="include runs whose root span has not arrived")
+    parser.add_argument("--json", action="store_true", help="print JSON (a list of runs)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzers.store.sqlite import SqliteStore
+
+    if not args.db.exists():
+        print(f"otel-meta runs: no store at {args.db} (start 'otel-meta serve --db {args.db}' first)",
+              file=sys.stderr)
+        return 2
+    if args.limit < 1:
+        print("otel-meta runs: --limit must be at least 1", file=sys.stderr)
+        return 2
+    with SqliteStore(args.db) as store:
+        runs = store.list_runs(args.agent, args.limit, include_pending=args.pending)
+    if args.json:
+        print(json.dumps([r.to_json() for r in runs], indent=2))
+        return 0
+    if not runs:
+        print("no runs")
+        return 0
+    print(f"{'TRACE ID':32}  {'AGENT':16}  {'OUTCOME':8}  {'PROMPT':8}  {'STARTED':24}  {'MS':>9}  STEPS")
+    for r in runs:
+        tools = " ".join(s.name if s.ok else f"{s.name}!" for s in r.steps if s.kind == "tool")
+        print(f"{r.trace_id:32}  {r.agent[:16]:16}  {r.outcome_label or '-':8}  {(r.prompt_version or '-')[:8]:8}"
+              f"  {r.started_at:24}  {r.duration_ms:9.1f}  {len(r.steps)} [{tools}]")
+    return 0

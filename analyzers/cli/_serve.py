@@ -1,0 +1,102 @@
+"""``otel-meta serve``: the analyzer service (OTLP receiver, REST API, background services).
+
+Extending it (other parts of the service add their flags and services here):
+- ``add_arguments(parser)``: the command's flags;
+- ``build_context(args, store)``: the ``ServiceContext`` every REST handler receives;
+- ``background_services(args, context)``: objects with ``start()`` and ``stop()`` run beside the
+  server (e.g. the learning loop of ``--learn-every``); they start after the server listens and stop
+  before it does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from analyzers.api.context import ServiceContext
+from analyzers.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundService(Protocol):
+    def start(self) -> Any: ...
+
+    def stop(self) -> Any: ...
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run the analyzer service (OTLP receiver on HTTP and gRPC, REST API)",
+        description="Receive OTLP traces into a SQLite store and serve the REST API. Prints one line "
+                    "'otel-meta: listening http=HOST:PORT grpc=HOST:PORT db=PATH' when ready; exits 0 "
+                    "on SIGTERM or SIGINT after finishing the requests in flight.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, type=Path, help="the SQLite store (created when missing)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP and REST port (0 = any free)")
+    parser.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (0 = any free)")
+    parser.add_argument("--token", default=None,
+                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz")
+    parser.add_argument("--max-body-mb", type=float, default=32.0,
+                        help="largest request body, before and after decompression (default 32)")
+
+
+def build_context(args: argparse.Namespace, store: Store) -> ServiceContext:
+    """The ``ServiceContext`` shared by every REST request of this service."""
+    return ServiceContext(store=store)
+
+
+def background_services(args: argparse.Namespace, context: ServiceContext) -> list[BackgroundService]:
+    """Services that run beside the receiver for the life of the process."""
+    return []
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzers.receiver.server import AnalyzerServer
+    from analyzers.store.sqlite import SqliteStore
+
+    if args.max_body_mb <= 0:
+        print("otel-meta serve: --max-body-mb must be positive", file=sys.stderr)
+        return 2
+    store = SqliteStore(args.db)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        logger.info("received signal %d; stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    context = build_context(args, store)
+    server = AnalyzerServer(store, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
+                            token=args.token, max_body_bytes=int(args.max_body_mb * (1 << 20)),
+                            context=context)
+    services: list[BackgroundService] = []
+    try:
+        server.start()
+        for service in background_services(args, context):
+            service.start()
+            services.append(service)
+        http_host, http_port = server.http_address
+        grpc = server.grpc_address
+        grpc_text = f"{grpc[0]}:{grpc[1]}" if grpc else "off"
+        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={args.db}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for service in reversed(services):
+            service.stop()
+        server.stop()
+        store.close()
+    return 0
