@@ -1,0 +1,187 @@
+"""Tracing of the ``openai`` client (1.x API surface, openai >= 1.40).
+
+``chat.completions.create`` and ``responses.create``, sync and async, streaming and not, are patched
+when ``openai`` is imported (a post-import hook; otel-meta never imports ``openai`` itself). Each call
+is a ``chat {model}`` CLIENT span; a streamed response is returned as a proxy of the same stream type
+whose span ends when the stream ends.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any, Callable
+
+import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from otel_meta import _patching, _runtime, _spans
+from otel_meta import semconv as sc
+from otel_meta._content import ContentPolicy
+from otel_meta._guard import internal_error
+from otel_meta._openai._call import LlmCall
+from otel_meta._openai._chat import ChatAccumulator, chat_result
+from otel_meta._openai._messages import chat_input_messages, request_attributes, responses_input_messages
+from otel_meta._openai._responses import ResponsesAccumulator, response_result
+from otel_meta._openai._streams import TracedAsyncStream, TracedStream
+
+_log = logging.getLogger(__name__)
+_hook_registered = False
+_stream_types: tuple[type, type] | None = None
+
+ResultOf = Callable[[Any, ContentPolicy], _spans.LlmResult]
+Begin = Callable[[Any, dict[str, Any]], "LlmCall | None"]
+
+# (module candidates, class, wrapper factory): the first importable module that has the class wins.
+_CHAT_MODULES = ("openai.resources.chat.completions.completions", "openai.resources.chat.completions")
+_RESPONSES_MODULES = ("openai.resources.responses.responses", "openai.resources.responses")
+
+
+def _begin(instance: Any, kwargs: dict[str, Any], messages: Callable[[dict[str, Any]], Any]) -> LlmCall | None:
+    try:
+        policy = _runtime.STATE.policy
+        model = kwargs.get("model")
+        attributes = request_attributes(instance, kwargs)
+        input_json = policy.json(messages(kwargs)) if policy.mode.enabled else None
+        if input_json is not None and policy.mode.on_span:
+            attributes[sc.GEN_AI_INPUT_MESSAGES] = input_json
+        span = _spans.start_llm_span(_runtime.tracer(), model if isinstance(model, str) else "unknown",
+                                     provider=sc.PROVIDER_OPENAI, attributes=attributes)
+        return LlmCall(span, policy, input_json)
+    except Exception as exc:  # noqa: BLE001 - the guard decides
+        internal_error("openai.begin", exc)
+        return None
+
+
+def _begin_chat(instance: Any, kwargs: dict[str, Any]) -> LlmCall | None:
+    return _begin(instance, kwargs, lambda kw: chat_input_messages(kw.get("messages")))
+
+
+def _begin_responses(instance: Any, kwargs: dict[str, Any]) -> LlmCall | None:
+    return _begin(instance, kwargs, lambda kw: responses_input_messages(kw.get("input"), kw.get("instructions")))
+
+
+def _settle(call: LlmCall, result: Any, result_of: ResultOf, accumulator: type) -> Any:
+    """End the span for a whole response, or hand back a traced stream that ends it later."""
+    stream_type, async_stream_type = _stream_types or (None, None)
+    try:
+        if stream_type is not None and isinstance(result, stream_type):
+            return TracedStream(result, call, accumulator(call.policy.mode.enabled))
+        if async_stream_type is not None and isinstance(result, async_stream_type):
+            return TracedAsyncStream(result, call, accumulator(call.policy.mode.enabled))
+    except Exception as exc:  # noqa: BLE001
+        internal_error("openai.stream", exc)
+        call.finish(lambda policy: _spans.LlmResult())
+        return result
+    call.finish(lambda policy: result_of(result, policy))
+    return result
+
+
+def _sync_traced(begin: Begin, result_of: ResultOf, accumulator: type) -> _patching.Wrapper:
+    def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not _runtime.STATE.instrumented:
+            return wrapped(*args, **kwargs)
+        call = begin(instance, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        token = otel_context.attach(trace.set_span_in_context(call.span))
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            call.fail(exc)
+            raise
+        otel_context.detach(token)
+        return _settle(call, result, result_of, accumulator)
+
+    return traced
+
+
+def _async_traced(begin: Begin, result_of: ResultOf, accumulator: type) -> _patching.Wrapper:
+    async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        if not _runtime.STATE.instrumented:
+            return await wrapped(*args, **kwargs)
+        call = begin(instance, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        token = otel_context.attach(trace.set_span_in_context(call.span))
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            call.fail(exc)
+            raise
+        otel_context.detach(token)
+        return _settle(call, result, result_of, accumulator)
+
+    return traced
+
+
+def completions_create() -> _patching.Wrapper:
+    """The wrapper of ``Completions.create`` (``client.chat.completions.create``)."""
+    return _sync_traced(_begin_chat, chat_result, ChatAccumulator)
+
+
+def async_completions_create() -> _patching.Wrapper:
+    """The wrapper of ``AsyncCompletions.create``."""
+    return _async_traced(_begin_chat, chat_result, ChatAccumulator)
+
+
+def responses_create() -> _patching.Wrapper:
+    """The wrapper of ``Responses.create`` (``client.responses.create``)."""
+    return _sync_traced(_begin_responses, response_result, ResponsesAccumulator)
+
+
+def async_responses_create() -> _patching.Wrapper:
+    """The wrapper of ``AsyncResponses.create``."""
+    return _async_traced(_begin_responses, response_result, ResponsesAccumulator)
+
+
+_TARGETS: tuple[tuple[tuple[str, ...], str, Callable[[], _patching.Wrapper]], ...] = (
+    (_CHAT_MODULES, "Completions", completions_create),
+    (_CHAT_MODULES, "AsyncCompletions", async_completions_create),
+    (_RESPONSES_MODULES, "Responses", responses_create),
+    (_RESPONSES_MODULES, "AsyncResponses", async_responses_create),
+)
+
+
+def _find_class(modules: tuple[str, ...], name: str) -> type | None:
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        owner = getattr(module, name, None)
+        if isinstance(owner, type) and "create" in owner.__dict__:
+            return owner
+    return None
+
+
+def _patch(openai_module: Any) -> None:
+    """Patch the loaded ``openai`` package (the post-import hook; also run at instrument time)."""
+    global _stream_types
+    if not _runtime.STATE.instrumented:
+        return
+    try:
+        _stream_types = (openai_module.Stream, openai_module.AsyncStream)
+        for modules, class_name, factory in _TARGETS:
+            owner = _find_class(modules, class_name)
+            if owner is None:
+                _log.debug("openai has no %s.create here; not traced", class_name)
+                continue
+            _patching.wrap(owner, "create", factory())
+    except Exception as exc:  # noqa: BLE001
+        internal_error("openai.patch", exc)
+
+
+def instrument() -> None:
+    """Patch ``openai`` now if it is loaded, else as soon as it is imported."""
+    global _hook_registered
+    if not _hook_registered:
+        _hook_registered = True
+        wrapt.register_post_import_hook(_patch, "openai")
+    elif "openai" in sys.modules:
+        _patch(sys.modules["openai"])

@@ -1,0 +1,73 @@
+"""One traced LLM call: its span, the captured input, and ending it exactly once."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from opentelemetry.trace import Span
+
+from otel_meta import _spans
+from otel_meta._content import ContentPolicy
+from otel_meta._guard import internal_error
+
+
+class LlmCall:
+    """An LLM call in flight. ``finish``/``fail`` end the span; whichever comes first wins."""
+
+    __slots__ = ("span", "policy", "input_messages", "_ended", "_lock")
+
+    def __init__(self, span: Span, policy: ContentPolicy, input_messages: str | None) -> None:
+        self.span = span
+        self.policy = policy
+        self.input_messages = input_messages
+        self._ended = False
+        self._lock = threading.Lock()
+
+    def _claim(self) -> bool:
+        with self._lock:
+            if self._ended:
+                return False
+            self._ended = True
+            return True
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def finish(self, make_result: Callable[[ContentPolicy], _spans.LlmResult]) -> None:
+        """End the span with the result ``make_result`` extracts (only when the span records)."""
+        if not self._claim():
+            return
+        try:
+            if self.span.is_recording():
+                result = make_result(self.policy)
+                _spans.set_llm_result(self.span, result, on_span=self.policy.mode.on_span)
+                if self.policy.mode.on_event:
+                    _spans.add_inference_details(self.span, self.input_messages, result.output_messages)
+        except Exception as exc:  # noqa: BLE001 - the guard decides
+            internal_error("openai.finish", exc)
+        finally:
+            self.span.end()
+
+    def fail(self, exc: BaseException, make_result: Callable[[ContentPolicy], _spans.LlmResult] | None = None) -> None:
+        """End the span as failed with ``error.type`` from ``exc`` (and what was received so far)."""
+        if not self._claim():
+            return
+        try:
+            if self.span.is_recording():
+                if make_result is not None:
+                    _spans.set_llm_result(self.span, make_result(self.policy), on_span=self.policy.mode.on_span)
+                _spans.set_error(self.span, _spans.error_type_of(exc))
+        except Exception as err:  # noqa: BLE001
+            internal_error("openai.fail", err)
+        finally:
+            self.span.end()
+
+
+def safe_call(site: str, fn: Callable[..., Any], *args: Any) -> None:
+    """Run one of otel-meta's own steps under the guard."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        internal_error(site, exc)
