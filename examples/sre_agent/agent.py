@@ -23,6 +23,7 @@ from examples.sre_agent.policy import Decision, SrePolicy
 logger = logging.getLogger(__name__)
 
 AGENT_NAME = "hotel-sre"
+APP_DESCRIPTION = "A microservices-based hotel reservation system"
 
 
 @otel_meta.tool("get_pods")
@@ -88,12 +89,22 @@ def _think(decision: Decision) -> None:
     otel_meta.thinking(decision.reasoning, tool_choice=decision.tool, justification=decision.justification)
 
 
-@otel_meta.agent(AGENT_NAME)
-def handle_incident(problem: Problem, policy: SrePolicy, rng: random.Random) -> IncidentResult:
-    """Diagnose and mitigate one incident in the hotel-reservation namespace."""
+def _work_incident(problem: Problem, policy: SrePolicy, rng: random.Random) -> IncidentResult:
     result = run_incident(problem, policy, rng, INSTRUMENTED_TOOLS, _think)
     otel_meta.set_outcome(result.success, submission=result.submission)
     return result
+
+
+def handle_incident(problem: Problem, policy: SrePolicy, rng: random.Random) -> IncidentResult:
+    """Diagnose and mitigate one incident in the hotel-reservation namespace: one agent run (span
+    ``invoke_agent hotel-sre``) that carries the incident as its problem context."""
+    context = otel_meta.ProblemContext(
+        problem_id=problem.problem_id,
+        app_name="hotel-reservation",
+        app_namespace=NAMESPACE,
+        app_description=APP_DESCRIPTION,
+    )
+    return otel_meta.agent(AGENT_NAME, problem=context)(_work_incident)(problem, policy, rng)
 
 
 @dataclass(frozen=True)
