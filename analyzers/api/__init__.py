@@ -9,6 +9,8 @@ from analyzers.api.routing import HttpError, Request, Response, Route, json_resp
 #: The REST modules; each has ``routes() -> list[Route]``.
 _MODULES = (
     "analyzers.api.runs",
+    "analyzers.api.meta_agent",
+    "analyzers.api.assessments",
 )
 
 
