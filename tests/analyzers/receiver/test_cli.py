@@ -1,0 +1,109 @@
+"""``otel-meta serve`` and ``otel-meta runs`` as a user runs them: real subprocesses."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from analyzers.store.sqlite import SqliteStore
+from tests.analyzers.receiver import payloads as p
+from tests.analyzers.receiver.test_bad_input import PROTOBUF
+
+LINE = re.compile(r"^otel-meta: listening http=(127\.0\.0\.1):(\d+) grpc=(127\.0\.0\.1):(\d+) db=(.+)$")
+
+
+def start_serve(db: Path) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analyzers", "serve", "--db", str(db), "--http-port", "0", "--grpc-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    line = proc.stdout.readline().strip()
+    m = LINE.match(line)
+    assert m, f"unexpected first line {line!r}"
+    assert m.group(5) == str(db)
+    return proc, int(m.group(2))
+
+
+def post(port: int, body: bytes, path: str = "/v1/traces") -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body, PROTOBUF)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_serve_prints_its_ports_serves_and_exits_0_on_sigterm(tmp_path):
+    db = tmp_path / "serve.db"
+    proc, port = start_serve(db)
+    try:
+        trace_id = p.new_trace_id()
+        assert post(port, p.body(p.agent_span(trace_id, "cli-agent", outcome="success"),
+                                 p.tool_span(trace_id, 2, "grep", 4))) == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    out = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(db), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    [run] = json.loads(out)
+    assert set(run) == {"trace_id", "agent", "outcome", "prompt_version", "started_at", "duration_ms", "steps"}
+    assert (run["trace_id"], run["agent"], run["outcome"]) == (trace_id.hex(), "cli-agent", "success")
+    assert run["steps"] == [{"kind": "tool", "name": "grep", "ok": True, "duration_ms": 5.0, "error_type": None}]
+    table = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(db), "--agent", "nobody"],
+                           capture_output=True, text=True, check=True).stdout
+    assert table.strip() == "no runs"
+
+
+@pytest.mark.slow
+def test_sigkill_during_load_loses_no_acknowledged_span(tmp_path):
+    db = tmp_path / "durable.db"
+    proc, port = start_serve(db)
+    acked: list[bytes] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            trace_id = p.new_trace_id()
+            spans = [p.agent_span(trace_id)] + [p.tool_span(trace_id, i, f"t{i}", i) for i in range(2, 60)]
+            try:
+                status = post(port, p.body(*spans))
+            except OSError:
+                return
+            if status == 200:
+                with lock:
+                    acked.append(trace_id)
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(acked) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdout.close()
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert len(acked) >= 40
+    with SqliteStore(db) as store:
+        for trace_id in acked:
+            assert len(store.spans_for_trace(trace_id.hex())) == 59
