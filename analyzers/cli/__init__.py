@@ -15,6 +15,12 @@ from typing import Sequence
 _COMMANDS = (
     "serve",
     "runs",
+    "learn",
+    "history",
+    "diff",
+    "rollback",
+    "compare",
+    "prompts",
 )
 
 

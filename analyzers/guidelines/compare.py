@@ -138,12 +138,14 @@ class Comparison:
 def compare_versions(
     runs: Iterable[Run], agent: str, v1: str | None = None, v2: str | None = None, *, alpha: float = 0.05
 ) -> Comparison:
-    """Figures per version; with ``v1``/``v2`` only those two, else every consecutive pair."""
+    """Figures per version; with ``v1``/``v2`` only those two, else every consecutive pair of
+    versions (runs without a version are listed, not compared)."""
     stats = version_stats(r for r in runs if r.agent == agent)
     if v1 is not None and v2 is not None:
         by_version = {s.version: s for s in stats}
         a = by_version.get(v1, VersionStats(v1, 0, 0))
         b = by_version.get(v2, VersionStats(v2, 0, 0))
         return Comparison(agent, (a, b), (compare_pair(a, b, alpha=alpha),), alpha)
-    diffs = tuple(compare_pair(a, b, alpha=alpha) for a, b in zip(stats, stats[1:]))
+    versioned = [s for s in stats if s.version is not None]
+    diffs = tuple(compare_pair(a, b, alpha=alpha) for a, b in zip(versioned, versioned[1:]))
     return Comparison(agent, tuple(stats), diffs, alpha)

@@ -24,10 +24,12 @@ success_pattern         Prefer                                      (not written
 failure_pattern         (not written)                               Avoid
 tool_effectiveness      Use                                         Avoid
 thinking_pattern        Think before                                (not written)
-performance_pattern     Prefer                                      Avoid
+performance_pattern     (not written)                               Avoid
 =====================  ==========================================  =================================
 
-A pattern without tools, with a malformed tool name, or with non-finite figures gets no line.
+A pattern without tools (the miner's thinking patterns and long-run patterns have none), with a
+malformed tool name, or with non-finite figures gets no line: its meaning would have to come from its
+``description``, which the writer does not use.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def verb_for(pattern: Pattern) -> str | None:
     if pattern.type == "thinking_pattern":
         return "Think before" if better else None
     if pattern.type == "performance_pattern":
-        return "Prefer" if better else "Avoid"
+        return None if better else "Avoid"
     return None
 
 

@@ -1,0 +1,53 @@
+"""``otel-meta compare``: success rate per prompt version, with 95% intervals and significance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="success rate per prompt version",
+        description="Per prompt version: runs with a known outcome, success rate with a 95% Wilson score "
+        "interval, and Fisher's exact test (two-sided, alpha 0.05) between consecutive versions, or "
+        "between V1 and V2 when given.",
+    )
+    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--agent", required=True, help="the agent")
+    parser.add_argument("versions", nargs="*", metavar="V", help="optionally two versions: V1 V2")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzers.guidelines import compare_versions
+    from analyzers.store.sqlite import SqliteStore
+
+    if len(args.versions) not in (0, 2):
+        print("otel-meta compare: give no versions or exactly two (V1 V2)", file=sys.stderr)
+        return 2
+    if not args.db.exists():
+        print(f"otel-meta compare: no store at {args.db}", file=sys.stderr)
+        return 2
+    v1, v2 = (v.removeprefix("v") for v in args.versions) if args.versions else (None, None)
+    with SqliteStore(args.db) as store:
+        result = compare_versions(store.iter_runs(args.agent), args.agent, v1, v2)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 0
+    if not result.versions:
+        print(f"{args.agent}: no runs with a known outcome")
+        return 0
+    print(f"{'VERSION':12}  {'RUNS':>6}  {'SUCCESS':>8}  95% CI (Wilson)")
+    for v in result.versions:
+        low, high = v.interval
+        print(f"{v.version or '-':12}  {v.runs:6d}  {v.success_rate:8.1%}  [{low:.1%}, {high:.1%}]")
+    for d in result.differences:
+        verdict = "significant" if d.significant else "not significant"
+        print(f"{d.older or '-'} -> {d.newer or '-'}: p = {d.p_value:.4f} "
+              f"(Fisher's exact test, two-sided), {verdict} at alpha {result.alpha}")
+    return 0

@@ -1,0 +1,238 @@
+"""One learning cycle: for each agent with enough runs, mine patterns and write guidelines.
+
+``run_cycle`` keeps no state of its own: everything it needs is in the store (runs) and in the prompts
+repo (versions, and the patterns an automatic rollback removed). The MetaAgent wraps it with its state
+file; ``otel-meta learn`` is a thin command over it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from analyzers.errors import InvalidAgentNameError, OtelMetaError
+from analyzers.guidelines.compare import VersionStats, compare_pair, version_stats
+from analyzers.guidelines.history import prompt_history
+from analyzers.guidelines.messages import PatternChange
+from analyzers.guidelines.prompt_file import validate_agent_name
+from analyzers.guidelines.repo import PromptsRepo
+from analyzers.guidelines.rewrite import GuidelineRewriter
+from analyzers.guidelines.writer import GuidelineWriter, WriteResult
+from analyzers.model import Run
+from analyzers.store.base import Store
+
+_logger = logging.getLogger(__name__)
+
+ROLLBACK_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class RollbackInfo:
+    """An automatic rollback: ``from_version`` was significantly worse than ``to_version``."""
+
+    from_version: str
+    to_version: str
+    new_version: str
+    commit: str | None
+    p_value: float
+    runs: int
+    success_rate: float
+    previous_runs: int
+    previous_success_rate: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "new_version": self.new_version,
+            "commit": self.commit,
+            "p_value": round(self.p_value, 6),
+            "runs": self.runs,
+            "success_rate": round(self.success_rate, 4),
+            "previous_runs": self.previous_runs,
+            "previous_success_rate": round(self.previous_success_rate, 4),
+        }
+
+
+@dataclass(frozen=True)
+class AgentCycleResult:
+    """What one cycle did for one agent; ``skipped`` says why nothing was done."""
+
+    agent: str
+    runs_analysed: int = 0
+    patterns_found: int = 0
+    applied: tuple[PatternChange, ...] = ()
+    retired: tuple[PatternChange, ...] = ()
+    version: str | None = None
+    commit: str | None = None
+    tag: str | None = None
+    branch: str | None = None
+    text_source: str | None = None
+    rollback: RollbackInfo | None = None
+    skipped: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "runs_analysed": self.runs_analysed,
+            "patterns_found": self.patterns_found,
+            "applied": [c.to_json() for c in self.applied],
+            "retired": [c.to_json() for c in self.retired],
+            "version": self.version,
+            "commit": self.commit,
+            "tag": self.tag,
+            "branch": self.branch,
+            "text_source": self.text_source,
+            "rollback": self.rollback.to_json() if self.rollback else None,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """The result of one ``run_cycle``: one entry per agent considered, in name order."""
+
+    started_at: str
+    finished_at: str
+    agents: tuple[AgentCycleResult, ...] = field(default_factory=tuple)
+
+    @property
+    def changed(self) -> bool:
+        return any(a.commit for a in self.agents)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "agents": [a.to_json() for a in self.agents],
+        }
+
+    def to_json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def run_cycle(
+    store: Store,
+    prompts_repo: PromptsRepo | str | os.PathLike[str],
+    *,
+    agents: Sequence[str] | None = None,
+    min_traces: int = 10,
+    confidence_threshold: float = 0.7,
+    auto_update: bool = True,
+    backup_original: bool = True,
+    auto_rollback: bool = False,
+    rewrite: GuidelineRewriter | None = None,
+    random_state: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> CycleReport:
+    """Mine each agent's runs with a known outcome and write its guidelines (see module docstring).
+
+    Agents with fewer than ``min_traces`` such runs are skipped with the reason. With
+    ``auto_rollback`` an agent's current version is first compared with its predecessor (one-sided
+    Fisher's exact test, p < 0.05, once the current version has ``min_traces`` runs); when it is
+    significantly worse it is rolled back and no guidelines are written for it in this cycle.
+    Raises ``PromptsRepoError`` (nothing written) when the repo is dirty or mid-merge/rebase.
+    ``progress`` receives a short line as each agent starts (the CLI prints them to stderr).
+    """
+    from analyzers.mining import mine_patterns
+
+    started = _now()
+    repo = prompts_repo if isinstance(prompts_repo, PromptsRepo) else PromptsRepo(prompts_repo)
+    repo.check_writable()
+    writer = GuidelineWriter(
+        repo,
+        confidence_threshold=confidence_threshold,
+        auto_update=auto_update,
+        backup_original=backup_original,
+        rewriter=rewrite,
+    )
+    names = sorted(set(agents) if agents is not None else set(store.agents()))
+    results: list[AgentCycleResult] = []
+    for agent in names:
+        try:
+            validate_agent_name(agent)
+        except InvalidAgentNameError as exc:
+            results.append(AgentCycleResult(agent, skipped=str(exc)))
+            continue
+        if progress is not None:
+            progress(f"{agent}: reading runs")
+        runs = [r for r in store.iter_runs(agent) if r.outcome is not None]
+        if len(runs) < min_traces:
+            results.append(AgentCycleResult(
+                agent, len(runs), skipped=f"{len(runs)} runs with a known outcome, fewer than {min_traces}"
+            ))
+            continue
+        if auto_rollback:
+            rollback = _maybe_roll_back(writer, agent, runs, min_traces)
+            if rollback is not None:
+                results.append(AgentCycleResult(
+                    agent, len(runs), version=rollback[1].version, commit=rollback[1].commit,
+                    tag=rollback[1].tag, branch=rollback[1].branch, retired=rollback[1].retired,
+                    applied=rollback[1].applied, rollback=rollback[0],
+                ))
+                continue
+        if progress is not None:
+            progress(f"{agent}: mining {len(runs)} runs")
+        patterns = mine_patterns(runs, agent, random_state=random_state)
+        known_tools = {s.name for r in runs for s in r.steps if s.kind == "tool"}
+        try:
+            written = writer.write(agent, patterns, known_tools=known_tools)
+        except InvalidAgentNameError as exc:
+            results.append(AgentCycleResult(agent, len(runs), len(patterns), skipped=str(exc)))
+            continue
+        results.append(_result(agent, len(runs), len(patterns), written))
+        _logger.info("%s: %d runs, %d patterns, %s", agent, len(runs), len(patterns),
+                     f"v{written.version} {written.commit[:12]}" if written.commit else "no change")
+    return CycleReport(started, _now(), tuple(results))
+
+
+def _result(agent: str, runs: int, patterns: int, written: WriteResult) -> AgentCycleResult:
+    return AgentCycleResult(
+        agent, runs, patterns, written.applied if written.changed else (),
+        written.retired if written.changed else (), written.version, written.commit, written.tag,
+        written.branch, written.text_source if written.changed else None,
+    )
+
+
+def _maybe_roll_back(
+    writer: GuidelineWriter, agent: str, runs: list[Run], min_traces: int
+) -> tuple[RollbackInfo, WriteResult] | None:
+    current = writer.repo.read(agent)
+    if current is None:
+        return None
+    try:
+        versions = [e.version for e in prompt_history(writer.repo, agent)]
+    except OtelMetaError:
+        return None
+    distinct = [v for i, v in enumerate(versions) if i == 0 or versions[i - 1] != v]
+    if current.version not in distinct or distinct.index(current.version) == 0:
+        return None
+    previous = distinct[distinct.index(current.version) - 1]
+    stats = {s.version: s for s in version_stats(runs)}
+    now = stats.get(current.version, VersionStats(current.version, 0, 0))
+    before = stats.get(previous, VersionStats(previous, 0, 0))
+    if now.runs < min_traces or before.runs == 0:
+        return None
+    diff = compare_pair(before, now, alpha=ROLLBACK_ALPHA, alternative="less")
+    if not diff.significant:
+        return None
+    reason = (
+        f"automatic rollback: v{current.version} succeeded in {now.successes} of {now.runs} runs "
+        f"({now.success_rate:.0%}) against {before.successes} of {before.runs} ({before.success_rate:.0%}) "
+        f"for v{previous}; Fisher's exact test, one-sided, p = {diff.p_value:.4f} < {ROLLBACK_ALPHA}"
+    )
+    result = writer.rollback(agent, previous, reason=reason, block_removed=True)
+    info = RollbackInfo(
+        current.version, previous, result.version, result.commit, diff.p_value,
+        now.runs, now.success_rate, before.runs, before.success_rate,
+    )
+    _logger.warning("%s: %s", agent, reason)
+    return info, result
