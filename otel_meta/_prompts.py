@@ -76,8 +76,8 @@ def load_prompt(agent: str, repo: str | os.PathLike[str] = ".", ref: str = "main
     """Read ``<agent>.yaml`` from the prompts repo at ``ref`` (a branch, tag or commit) and return the
     rendered prompt with its version and commit.
 
-    Agent spans started afterwards in this context carry ``otel_meta.prompt.version`` and
-    ``otel_meta.prompt.commit``. Raises ``ValueError`` for a malformed agent name or file,
+    ``@otel_meta.agent(agent)`` spans started afterwards in this context carry
+    ``otel_meta.prompt.version`` and ``otel_meta.prompt.commit``. Raises ``ValueError`` for a malformed agent name or file,
     ``FileNotFoundError`` when ``repo`` does not exist, ``LookupError`` when the ref or the agent's
     file is not in the repo.
     """
@@ -107,6 +107,6 @@ def load_prompt(agent: str, repo: str | os.PathLike[str] = ".", ref: str = "main
     )
     from otel_meta import _runtime
 
-    _runtime.set_active_prompt(prompt.version, prompt.commit)
+    _runtime.set_active_prompt(prompt.version, prompt.commit, agent)
     _logger.debug("loaded prompt %s v%s at %s", agent, prompt.version, commit[:12])
     return prompt
