@@ -1,10 +1,11 @@
 """A simulated Kubernetes namespace running the hotel-reservation microservice app, with one fault.
 
 The faults are those an SRE agent meets in the seed's setting (a crashed pod, a database connection
-issue, a misconfigured service, a bad deployment, resource exhaustion). Each fault has an *evidence
-chain*: the diagnostic tools whose output, read on the right target, identifies it, and a remediation
-(tool + target) that fixes it. Tool outputs are plain text an operator would recognise; the ``Clue``
-next to each output is what a careful reader takes from it (the agent's policy reads clues, not text).
+issue, a misconfigured service, a bad deployment, resource exhaustion). Each is found by the same
+protocol (``get_pods`` for the unhealthy service, ``get_logs`` on it for the kind of fault), confirmed
+by a kind-specific tool, and fixed by one remediation on the right target (``FaultKind``). Tool
+outputs are plain text an operator would recognise; the ``Clue`` next to each output is what a
+careful reader takes from it (the agent's policy reads clues, not text).
 """
 
 from __future__ import annotations
@@ -25,29 +26,32 @@ TARGETED_TOOLS = frozenset({"get_logs", "describe_deployment"}) | frozenset(REME
 
 @dataclass(frozen=True)
 class FaultKind:
-    """A kind of fault: the evidence that identifies it and the remediation that fixes it."""
+    """A kind of fault: how it is confirmed and what fixes it.
+
+    Every fault is found the same way: ``get_pods`` shows the unhealthy service, ``get_logs`` on that
+    service tells what kind of fault it is; the ``confirm`` tool (when there is one) gives what the
+    remediation needs (which database, which port, which revision, how much memory): without it the
+    right remediation only works by luck.
+    """
 
     name: str
     description: str
-    evidence: tuple[str, ...]
+    confirm: str | None
     remediation: str
-    #: Namespace-wide tools whose output points at the faulty service (gives the agent a suspect).
-    points_at_target: tuple[str, ...]
 
 
 FAULT_KINDS: tuple[FaultKind, ...] = (
-    FaultKind("crashed_pod", "a pod in CrashLoopBackOff after a panic", ("get_pods", "get_logs"),
-              "restart_pod", ("get_pods",)),
-    FaultKind("db_connection", "a service cannot reach its MongoDB", ("get_logs", "check_services"),
-              "restart_pod", ("get_pods", "get_metrics", "check_services")),
+    FaultKind("crashed_pod", "a pod in CrashLoopBackOff after a panic", None, "restart_pod"),
+    FaultKind("db_connection", "a service that cannot reach its MongoDB", "check_services", "restart_pod"),
     FaultKind("misconfigured_service", "a Service whose targetPort does not match the container port",
-              ("check_services", "describe_deployment"), "patch_service", ("check_services",)),
-    FaultKind("bad_deployment", "a rollout of a broken image revision", ("get_pods", "describe_deployment"),
-              "rollback_deployment", ("get_pods",)),
-    FaultKind("resource_exhaustion", "a memory leak that gets pods OOM-killed", ("get_metrics", "get_pods"),
-              "scale_deployment", ("get_metrics", "get_pods")),
+              "check_services", "patch_service"),
+    FaultKind("bad_deployment", "a rollout of a broken image revision", "describe_deployment",
+              "rollback_deployment"),
+    FaultKind("resource_exhaustion", "a memory leak that gets pods OOM-killed", "get_metrics", "scale_deployment"),
 )
 FAULTS_BY_NAME = {k.name: k for k in FAULT_KINDS}
+#: How often the right remediation works without its confirmation (a lucky guess of its parameters).
+UNCONFIRMED_FIX_RATE = 0.3
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class Clue:
-    """What a careful reader learns from one tool output."""
+    """What a careful reader learns from one tool output: the unhealthy service, the kind of fault
+    (from the right logs), or the confirmation the remediation needs."""
 
-    evidence_tool: str | None = None
     suspect: str | None = None
+    finding: str | None = None
+    confirms: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class SimulatedCluster:
         self._rng = rng
         self._metrics_timeout_rate = metrics_timeout_rate
         self.resolved = False
-        self.damaged = False
+        self.confirmed = False
         #: The clue of the last successful diagnostic call (what a careful reader took from it).
         self.last_clue: Clue | None = None
 
@@ -114,39 +120,41 @@ class SimulatedCluster:
     def _inspect(self, tool: str, target: str | None) -> Observation:
         p = self.problem
         kind = p.kind.name
-        hit = tool in p.kind.evidence and (tool not in TARGETED_TOOLS or target == p.service)
-        suspect = p.service if tool in p.kind.points_at_target else None
-        clue = Clue(evidence_tool=tool if hit else None, suspect=suspect)
-        self.last_clue = None
+        on_target = tool not in TARGETED_TOOLS or target == p.service
+        confirms = tool == p.kind.confirm and on_target
+        if confirms:
+            self.confirmed = True
         if tool == "get_pods":
-            return Observation(self._pods_text(kind if suspect else None), clue)
+            return Observation(self._pods_text(kind), Clue(suspect=p.service))
         if tool == "get_logs":
             if target not in SERVICES:
                 raise ToolFailure(f'pods "{target}" not found in namespace {NAMESPACE}')
-            return Observation(self._logs_text(kind if hit else None, target), clue)
+            return Observation(self._logs_text(kind if on_target else None, target),
+                               Clue(finding=kind if on_target else None))
         if tool == "check_services":
-            return Observation(self._services_text(kind if hit or suspect else None), clue)
+            return Observation(self._services_text(kind if confirms else None), Clue(confirms=confirms))
         if tool == "get_metrics":
             if self._rng.random() < self._metrics_timeout_rate:
                 raise ToolFailure("metrics API timed out after 30s")
-            return Observation(self._metrics_text(kind if hit or suspect else None), clue)
+            return Observation(self._metrics_text(kind), Clue(confirms=confirms))
         if tool == "describe_deployment":
             if target not in SERVICES:
                 raise ToolFailure(f'deployments.apps "{target}" not found')
-            return Observation(self._deployment_text(kind if hit else None, target), clue)
+            return Observation(self._deployment_text(kind if on_target else None, target), Clue(confirms=confirms))
         raise ToolFailure(f"unknown diagnostic tool {tool!r}")
 
     # --- remediations ---------------------------------------------------------------------------------
     def remediate(self, tool: str, target: str | None) -> str:
-        """Apply a remediation. The incident is resolved only by the right tool on the right target."""
+        """Apply a remediation. The incident is resolved by the right tool on the right target, with the
+        parameters its confirmation gave (or a lucky guess of them)."""
         if target is None:
             raise ToolFailure(f"{tool} needs a target")
-        right = tool == self.problem.kind.remediation and target == self.problem.remediation_target
-        if right and not self.damaged:
+        p = self.problem
+        right = tool == p.kind.remediation and target == p.remediation_target
+        informed = p.kind.confirm is None or self.confirmed or self._rng.random() < UNCONFIRMED_FIX_RATE
+        if right and informed:
             self.resolved = True
             return f"{tool} {target}: done; the frontend answers again (p99 210ms)"
-        if tool == "rollback_deployment":
-            self.damaged = self.damaged or self.problem.kind.name != "bad_deployment"
         return f"{tool} {target}: done; symptoms persist"
 
     # --- text -----------------------------------------------------------------------------------------
@@ -160,6 +168,7 @@ class SimulatedCluster:
                     "db_connection": ("Running", 3),
                     "bad_deployment": ("Error", 4),
                     "resource_exhaustion": ("OOMKilled", 5),
+                    "misconfigured_service": ("Running (0/1 ready)", 0),
                 }.get(kind, ("Running", 0))
             rows.append(f"{s}-7d9f8c6b5-x2k4q  1/1  {status}  {restarts}")
         return "NAME  READY  STATUS  RESTARTS\n" + "\n".join(rows)
@@ -169,6 +178,12 @@ class SimulatedCluster:
             return f"{target}: panic: runtime error: invalid memory address or nil pointer dereference"
         if kind == "db_connection":
             return f"{target}: no reachable servers: dial tcp {DATABASES[target]}:27017: connection refused"
+        if kind == "misconfigured_service":
+            return f"{target}: readiness probe failed: connection refused on the Service port"
+        if kind == "bad_deployment":
+            return f"{target}: fatal: unknown flag --cache-ttl (started by the new image)"
+        if kind == "resource_exhaustion":
+            return f"{target}: fatal error: runtime: out of memory"
         return f"{target}: INFO serving requests on :8080"
 
     def _services_text(self, kind: str | None) -> str:
@@ -183,9 +198,7 @@ class SimulatedCluster:
         s = self.problem.service
         if kind == "resource_exhaustion":
             return f"{s}: memory 1.9Gi/2Gi, climbing 40Mi/min; cpu 0.3"
-        if kind == "db_connection":
-            return f"{s}: error rate 38%; p99 5000ms"
-        return "all services within normal ranges"
+        return f"{s}: error rate 38%; p99 5000ms; memory and cpu within limits"
 
     def _deployment_text(self, kind: str | None, target: str) -> str:
         if kind == "bad_deployment":

@@ -36,13 +36,14 @@ def run_incident(
     *,
     max_steps: int = MAX_STEPS,
 ) -> IncidentResult:
-    """Work one incident until a remediation is applied or the step budget runs out."""
+    """Work one incident until the agent applies a remediation (its submission; the incident is
+    resolved or not) or the step budget runs out."""
     cluster = SimulatedCluster(problem, rng)
     state = EpisodeState()
     policy.start_episode()
     submission = f"No mitigation within {max_steps} steps"
-    for _ in range(max_steps):
-        decision = policy.next_action(state)
+    for step in range(max_steps):
+        decision = policy.next_action(state, last_step=step == max_steps - 1)
         think(decision)
         try:
             output = tools[decision.tool](cluster, decision.target)
@@ -52,9 +53,7 @@ def run_incident(
         if decision.is_remediation:
             state.observe(decision.tool, None)
             submission = output
-            if cluster.resolved:
-                break
-            continue
+            break
         state.observe(decision.tool, cluster.last_clue)
     return IncidentResult(problem, cluster.resolved, tuple(state.history), submission)
 

@@ -1,9 +1,9 @@
 """The SRE agent's decision policy: stochastic, seeded, and shaped by the guidelines in its prompt.
 
-Without guidelines the agent behaves like an eager on-call engineer: it reaches for metrics first,
-repeats itself, and often restarts something before it has read enough. With guidelines it follows the
+Without guidelines the agent behaves like an eager on-call engineer: it often reaches for metrics
+first, repeats itself, and restarts something before it has read enough. With guidelines it follows the
 tool sequences they recommend (as a plan of diagnostics, taking a recommended remediation only when
-its evidence points there) and refuses a step that would complete a sequence they warn about. Which
+its finding calls for it) and refuses a step that would complete a sequence they warn about. Which
 incident it resolves depends on the fault and on the tools it ran (``cluster.py``), so better
 guidelines really do raise its success rate.
 """
@@ -15,20 +15,24 @@ from dataclasses import dataclass, field
 
 from examples.sre_agent.cluster import (
     DIAGNOSTIC_TOOLS,
-    FAULT_KINDS,
+    FAULTS_BY_NAME,
     REMEDIATION_TOOLS,
     SERVICES,
     Clue,
+    FaultKind,
 )
 from examples.sre_agent.guidance import Guidance
 
-#: How an unguided agent picks its next diagnostic tool.
-BASE_DIAGNOSTIC_WEIGHTS = {
-    "get_metrics": 0.34,
-    "get_pods": 0.22,
-    "get_logs": 0.16,
-    "check_services": 0.14,
-    "describe_deployment": 0.14,
+#: How an unguided agent picks its next diagnostic tool, given its previous one (``None``: the first).
+BASE_TRANSITIONS: dict[str | None, dict[str, float]] = {
+    None: {"get_metrics": 0.4, "get_pods": 0.35, "check_services": 0.15, "describe_deployment": 0.1},
+    "get_pods": {"get_logs": 0.45, "get_metrics": 0.2, "describe_deployment": 0.15, "check_services": 0.1,
+                 "get_pods": 0.1},
+    "get_logs": {"check_services": 0.3, "get_metrics": 0.3, "describe_deployment": 0.2, "get_logs": 0.2},
+    "get_metrics": {"get_metrics": 0.35, "get_pods": 0.3, "get_logs": 0.15, "check_services": 0.2},
+    "check_services": {"describe_deployment": 0.35, "get_logs": 0.25, "get_metrics": 0.25,
+                       "check_services": 0.15},
+    "describe_deployment": {"get_pods": 0.3, "get_metrics": 0.3, "get_logs": 0.2, "check_services": 0.2},
 }
 #: How an agent guessing a fix picks the remediation.
 RASH_REMEDIATION_WEIGHTS = {
@@ -45,9 +49,9 @@ class PolicyConfig:
 
     follow_recommendation: float = 0.9
     respect_warning: float = 0.9
-    rash_without_evidence: float = 0.14
-    rash_with_partial_evidence: float = 0.45
-    correct_fix_with_full_evidence: float = 0.96
+    rash_without_finding: float = 0.14
+    rash_with_finding: float = 0.45
+    correct_fix_when_confirmed: float = 0.96
 
 
 @dataclass(frozen=True)
@@ -69,25 +73,27 @@ class EpisodeState:
     """What the agent knows so far in one incident."""
 
     history: list[str] = field(default_factory=list)
-    evidence: set[str] = field(default_factory=set)
     suspect: str | None = None
+    finding: str | None = None
+    confirmed: bool = False
 
     def observe(self, tool: str, clue: Clue | None) -> None:
         self.history.append(tool)
         if clue is None:
             return
-        if clue.evidence_tool:
-            self.evidence.add(clue.evidence_tool)
-        if clue.suspect:
-            self.suspect = clue.suspect
+        self.suspect = clue.suspect or self.suspect
+        self.finding = clue.finding or self.finding
+        self.confirmed = self.confirmed or clue.confirms
 
-    def identified(self) -> list[str]:
-        """Fault kinds whose whole evidence chain has been seen."""
-        return [k.name for k in FAULT_KINDS if set(k.evidence) <= self.evidence]
+    @property
+    def kind(self) -> FaultKind | None:
+        return FAULTS_BY_NAME.get(self.finding) if self.finding else None
 
-    def consistent(self) -> list[str]:
-        """Fault kinds compatible with the evidence seen so far (all of them before any evidence)."""
-        return [k.name for k in FAULT_KINDS if self.evidence <= set(k.evidence)] or [k.name for k in FAULT_KINDS]
+    @property
+    def ready(self) -> bool:
+        """The fault is known and confirmed (or needs no confirmation)."""
+        kind = self.kind
+        return kind is not None and (kind.confirm is None or self.confirmed)
 
 
 class SrePolicy:
@@ -107,41 +113,42 @@ class SrePolicy:
                 plan.extend(t for t in sequence if t not in plan or t in REMEDIATION_TOOLS)
         self._plan = plan
 
-    def next_action(self, state: EpisodeState) -> Decision:
+    def next_action(self, state: EpisodeState, *, last_step: bool = False) -> Decision:
+        """The next step; on the ``last_step`` of the budget the agent always submits a mitigation."""
         cfg = self.config
-        kinds = {k.name: k for k in FAULT_KINDS}
-        identified = state.identified()
-        if identified:
-            kind = kinds[identified[0]]
-            if self._rng.random() < cfg.correct_fix_with_full_evidence:
-                target = _remediation_target(kind.name, state.suspect)
-                return Decision(kind.remediation, target,
-                                f"The evidence from {', '.join(sorted(state.evidence))} shows {kind.description} "
-                                f"on {state.suspect}; applying {kind.remediation} to {target}.",
-                                "the evidence chain for this fault is complete")
-            return self._rash(state, "I think I know what this is; trying a fix.")
+        kind = state.kind
+        if kind is not None and state.ready and self._rng.random() < cfg.correct_fix_when_confirmed:
+            return self._fix(state, kind, "the finding is confirmed")
+        if kind is not None and kind.confirm in state.history and not state.ready:
+            return self._fix(state, kind, "the confirmation did not add anything")
+        if last_step:
+            if kind is not None:
+                return self._fix(state, kind, "out of time; acting on the finding")
+            return self._rash(state, "Out of time: submitting my best guess at a mitigation.")
         while self._plan:
             tool = self._plan.pop(0)
             if tool in REMEDIATION_TOOLS:
-                consistent = [kinds[n] for n in state.consistent()]
-                if state.evidence and any(k.remediation == tool for k in consistent):
-                    return self._rash(state, f"The guidelines recommend {tool} here and the evidence fits.",
-                                      tool=tool)
+                if kind is not None and kind.remediation == tool:
+                    return self._fix(state, kind, "the guidelines recommend it here and the finding fits")
                 continue
-            if tool in state.history or self._warned(state, tool):
+            if tool in state.history or self._warned(state, tool, planned=True):
                 continue
             return self._diagnose(state, tool, "following the recommended sequence")
-        rash = cfg.rash_with_partial_evidence if state.evidence else cfg.rash_without_evidence
-        if self._rng.random() < rash:
+        if kind is not None and self._rng.random() < cfg.rash_with_finding:
+            return self._fix(state, kind, "the logs are clear enough")
+        if kind is None and self._rng.random() < cfg.rash_without_finding:
             return self._rash(state, "Restarting things usually helps; let me try a fix now.")
         return self._diagnose(state, self._pick_diagnostic(state), "gathering more information")
 
     # --- choices --------------------------------------------------------------------------------------
-    def _warned(self, state: EpisodeState, tool: str) -> bool:
-        """True when ``tool`` would complete a warned sequence and the agent heeds the warning."""
+    def _warned(self, state: EpisodeState, tool: str, *, planned: bool = False) -> bool:
+        """True when ``tool`` would complete a warned sequence and the agent heeds the warning.
+
+        A warning about a single tool means "not on a hunch": it does not hold against a recommended
+        plan, nor against a remediation the findings call for (that path does not ask)."""
         for sequence in self.guidance.warned:
             n = len(sequence)
-            if n == 1 and state.evidence:
+            if n == 1 and planned:
                 continue
             if n == 1 or (len(state.history) >= n - 1 and tuple(state.history[-(n - 1):]) == sequence[:-1]):
                 if sequence[-1] == tool and self._rng.random() < self.config.respect_warning:
@@ -149,9 +156,10 @@ class SrePolicy:
         return False
 
     def _pick_diagnostic(self, state: EpisodeState) -> str:
+        previous = state.history[-1] if state.history else None
+        weights = BASE_TRANSITIONS.get(previous, BASE_TRANSITIONS[None])
         for _ in range(8):
-            tools = list(BASE_DIAGNOSTIC_WEIGHTS)
-            tool = self._rng.choices(tools, weights=[BASE_DIAGNOSTIC_WEIGHTS[t] for t in tools])[0]
+            tool = self._rng.choices(list(weights), weights=list(weights.values()))[0]
             if not self._warned(state, tool):
                 return tool
         return self._rng.choice(DIAGNOSTIC_TOOLS)
@@ -162,23 +170,25 @@ class SrePolicy:
             target = state.suspect or self._rng.choice(SERVICES)
         reasoning = f"Next I run {tool}" + (f" on {target}" if target else "") + f", {why}."
         if state.suspect:
-            reasoning += f" {state.suspect} looks suspicious so far."
+            reasoning += f" {state.suspect} looks unhealthy so far."
         return Decision(tool, target, reasoning, why)
 
-    def _rash(self, state: EpisodeState, reasoning: str, tool: str | None = None) -> Decision:
-        if tool is None:
-            for _ in range(8):
-                tools = list(RASH_REMEDIATION_WEIGHTS)
-                tool = self._rng.choices(tools, weights=[RASH_REMEDIATION_WEIGHTS[t] for t in tools])[0]
-                if not self._warned(state, tool):
-                    break
+    def _fix(self, state: EpisodeState, kind: FaultKind, why: str) -> Decision:
         target = state.suspect or self._rng.choice(SERVICES)
-        if tool == "restart_pod" and "db_connection" in state.identified():
-            target = _remediation_target("db_connection", target)
-        return Decision(tool, target, reasoning, "quick fix")
+        if kind.name == "db_connection":
+            target = f"mongodb-{target}"
+        return Decision(
+            kind.remediation, target,
+            f"The logs of {state.suspect} show {kind.description}; applying {kind.remediation} to {target}"
+            f" because {why}.",
+            why,
+        )
 
-
-def _remediation_target(kind: str, suspect: str | None) -> str | None:
-    if kind == "db_connection" and suspect:
-        return f"mongodb-{suspect}"
-    return suspect
+    def _rash(self, state: EpisodeState, reasoning: str) -> Decision:
+        weights = RASH_REMEDIATION_WEIGHTS
+        tool = "restart_pod"
+        for _ in range(8):
+            tool = self._rng.choices(list(weights), weights=list(weights.values()))[0]
+            if not self._warned(state, tool):
+                break
+        return Decision(tool, state.suspect or self._rng.choice(SERVICES), reasoning, "quick fix")

@@ -8,7 +8,7 @@ from scipy.stats import fisher_exact
 
 from analyzers.guidelines.templates import guideline_text
 from analyzers.model import Pattern
-from examples.sre_agent.cluster import FAULT_KINDS, TOOLS, Problem, SimulatedCluster, draw_problem
+from examples.sre_agent.cluster import FAULT_KINDS, FAULTS_BY_NAME, TOOLS, Problem, SimulatedCluster, draw_problem
 from examples.sre_agent.episode import bare_tools, run_incident
 from examples.sre_agent.guidance import Guidance, parse_guidance
 from examples.sre_agent.policy import SrePolicy
@@ -56,24 +56,35 @@ def test_parse_guidance_ignores_tool_names_outside_the_learned_section() -> None
     assert guidance.recommended == (("get_pods", "get_logs"),)
 
 
-def test_every_fault_is_resolved_by_its_evidence_then_its_remediation() -> None:
+def test_every_fault_is_resolved_by_the_protocol_then_its_remediation() -> None:
     tools = bare_tools()
     for kind in FAULT_KINDS:
         problem = Problem("p", kind, "rate")
         cluster = SimulatedCluster(problem, random.Random(0), metrics_timeout_rate=0.0)
-        for tool in kind.evidence:
-            tools[tool](cluster, "rate")
-            assert cluster.last_clue is not None and cluster.last_clue.evidence_tool == tool
+        tools["get_pods"](cluster, None)
+        assert cluster.last_clue is not None and cluster.last_clue.suspect == "rate"
+        tools["get_logs"](cluster, "rate")
+        assert cluster.last_clue is not None and cluster.last_clue.finding == kind.name
+        if kind.confirm:
+            tools[kind.confirm](cluster, "rate")
+            assert cluster.last_clue is not None and cluster.last_clue.confirms
         tools[kind.remediation](cluster, problem.remediation_target)
         assert cluster.resolved, kind.name
 
 
-def test_wrong_rollback_damages_the_cluster_for_good() -> None:
-    problem = Problem("p", FAULT_KINDS[0], "geo")
-    cluster = SimulatedCluster(problem, random.Random(0))
-    bare_tools()["rollback_deployment"](cluster, "geo")
-    bare_tools()["restart_pod"](cluster, "geo")
-    assert not cluster.resolved
+def test_wrong_remediation_or_wrong_target_does_not_resolve() -> None:
+    kind = FAULTS_BY_NAME["db_connection"]
+    for tool, target in (("restart_pod", "rate"), ("rollback_deployment", "mongodb-rate")):
+        cluster = SimulatedCluster(Problem("p", kind, "rate"), random.Random(0))
+        bare_tools()["check_services"](cluster, None)
+        bare_tools()[tool](cluster, target)
+        assert not cluster.resolved
+
+
+def test_logs_of_another_service_tell_nothing() -> None:
+    cluster = SimulatedCluster(Problem("p", FAULTS_BY_NAME["crashed_pod"], "geo"), random.Random(0))
+    assert "INFO" in bare_tools()["get_logs"](cluster, "user")
+    assert cluster.last_clue is not None and cluster.last_clue.finding is None
 
 
 def test_same_seed_same_episodes() -> None:
@@ -85,9 +96,7 @@ def test_same_seed_same_episodes() -> None:
 def test_recommended_sequences_raise_the_success_rate_significantly() -> None:
     n = 200
     bare = sum(ok for ok, _ in _run(Guidance(), n))
-    guided = sum(ok for ok, _ in _run(Guidance(recommended=(
-        ("get_pods", "get_logs"), ("check_services", "describe_deployment"), ("get_metrics",),
-    )), n))
+    guided = sum(ok for ok, _ in _run(Guidance(recommended=(("get_pods", "get_logs"),)), n))
     _, p = fisher_exact([[guided, n - guided], [bare, n - bare]], alternative="greater")
     assert guided > bare and p < 0.001, (bare, guided, p)
 
