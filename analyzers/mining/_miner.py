@@ -1,0 +1,229 @@
+"""``PatternMiner`` and ``mine_patterns``: from runs to patterns with a stated confidence."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from analyzers.mining._candidates import (
+    Candidate,
+    MiningData,
+    failure_candidates,
+    success_candidates,
+    thinking_candidates,
+    tool_candidates,
+)
+from analyzers.mining._clustering import RunClusterer
+from analyzers.mining._encoding import EncodedRuns, encode_runs
+from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
+from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
+from analyzers.mining._stats import holm_adjust, type_weights
+from analyzers.mining._templates import describe
+from analyzers.model import Pattern, Run
+
+logger = logging.getLogger(__name__)
+
+RunsLike = Iterable[Run] | EncodedRuns
+
+
+def pattern_id(agent: str, type_: str, key: str, tools: tuple[str, ...]) -> str:
+    """A pattern's stable id: a digest of what the pattern is about, never of the runs behind it."""
+    raw = "\x1f".join([agent, type_, key, "\x1e".join(tools)])
+    return "pat-" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def _id_key(c: Candidate) -> str:
+    if c.type in ("success_pattern", "failure_pattern"):
+        return ""  # a sequence found as an n-gram or as a cluster is one pattern; so is a failure point
+    if c.type == "tool_effectiveness":
+        return c.direction
+    if c.type == "thinking_pattern":
+        return f"{c.qualifier}:{c.direction}"
+    return c.qualifier
+
+
+def _observed_in_direction(c: Candidate) -> bool:
+    if c.type == "performance_pattern" and c.qualifier == "hotspot":
+        return True
+    if c.figures.get("by_calls"):
+        return c.figures["call_success_rate"] < c.figures["rest_call_success_rate"]
+    if c.direction == "up":
+        return c.success_rate > c.rest_success_rate
+    return c.success_rate < c.rest_success_rate
+
+
+class PatternMiner(BaseEstimator):  # type: ignore[misc]
+    """Mine one agent's runs (those with a known outcome) for the five pattern types.
+
+    ``confidence`` is one minus the weighted-Holm-adjusted p-value of a one-sided *minimum-effect*
+    test, with all candidate patterns of the agent in one family (each pattern type gets the same
+    share of the error budget, split evenly among its tests):
+
+    - success, failure, tool-effectiveness, thinking, loop and long-run patterns compare the success
+      (or failure) rate of the runs that show the pattern with that of the runs that do not:
+      ``H0: rate_with - rate_without <= min_effect`` (the larger p of a Wald z-test on Agresti-Caffo
+      adjusted rates and an exact binomial tail); a sequence must also beat any much more frequent,
+      stronger part of it, and a transition the failed call it ends on (intersection-union tests);
+      a tool's unreliability compares its call failure rate with the other tools' calls the same way;
+    - a latency hot spot is tested with the exact binomial test of
+      ``H0: P(a call of the tool is slower than the other tools' p95) <= 0.5``.
+
+    Fewer runs give wider tests and so lower confidence; a pattern needs at least ``min_support`` runs
+    (and as many without it) to be tested at all. Holm's method controls the family-wise error rate
+    under any dependence between the tests, so on runs whose outcome does not depend on the tools a
+    pattern reaches confidence 0.7 with probability well under 0.3 (in practice, not at all: the
+    minimum effect moves the null away from "no effect").
+
+    Parameters: ``random_state`` (clustering), ``agent`` (mine this agent's runs; ``None``: the runs'
+    one agent), ``ngram_range``, ``n_clusters``, ``min_support`` (an absolute floor of runs),
+    ``min_support_fraction`` (of the runs), ``min_effect`` (the rate difference a pattern must exceed),
+    ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
+
+    Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
+    ``n_tests_`` (the size of the Holm family), ``featurizer_``, ``clusterer_``, ``labels_``.
+    """
+
+    def __init__(
+        self,
+        random_state: int | None = 0,
+        *,
+        agent: str | None = None,
+        ngram_range: tuple[int, int] = (1, 3),
+        n_clusters: int = 8,
+        min_support: int = 5,
+        min_support_fraction: float = 0.01,
+        min_effect: float = 0.1,
+        min_confidence: float = 0.0,
+        max_evidence: int = 10,
+    ) -> None:
+        self.random_state = random_state
+        self.agent = agent
+        self.ngram_range = ngram_range
+        self.n_clusters = n_clusters
+        self.min_support = min_support
+        self.min_support_fraction = min_support_fraction
+        self.min_effect = min_effect
+        self.min_confidence = min_confidence
+        self.max_evidence = max_evidence
+
+    def fit(self, X: RunsLike, y: object = None) -> PatternMiner:
+        """Mine ``X``: an iterable of ``Run`` (consumed once) or ``EncodedRuns``."""
+        if not 0.0 <= self.min_effect < 1.0:
+            raise ValueError(f"min_effect must be in [0, 1), got {self.min_effect!r}")
+        if self.max_evidence < 0:
+            raise ValueError(f"max_evidence must be >= 0, got {self.max_evidence!r}")
+        enc = X if isinstance(X, EncodedRuns) else encode_runs(X, self.agent)
+        agent = self.agent or enc.agent or ""
+        n = enc.n_runs
+        self.n_runs_ = n
+        self.baseline_success_rate_ = float(enc.outcome.mean()) if n else 0.0
+        support = max(int(self.min_support), int(np.ceil(self.min_support_fraction * n)))
+        self.featurizer_ = ToolSequenceFeaturizer(self.ngram_range, min_support=max(support, 1))
+        ngrams = self.featurizer_.fit_transform(enc)
+        self.clusterer_ = RunClusterer(self.n_clusters, random_state=self.random_state).fit(ngrams)
+        self.labels_ = self.clusterer_.labels_
+        tool_runs = binary_matrix(enc.step_run(), enc.step_tool.astype(np.int64), n, len(enc.tools))
+        data = MiningData(
+            enc=enc,
+            ngrams=ngrams.tocsc(),
+            ngram_names=self.featurizer_.ngrams_,
+            labels=self.labels_,
+            tool_runs=tool_runs.tocsc(),
+            min_support=support,
+            min_effect=self.min_effect,
+        )
+        candidates: list[Candidate] = []
+        if n >= 2 * support and 0 < enc.outcome.sum() < n:
+            for generate in (
+                success_candidates,
+                failure_candidates,
+                tool_candidates,
+                thinking_candidates,
+                hotspot_candidates,
+                loop_candidates,
+                long_run_candidates,
+            ):
+                candidates.extend(generate(data))
+        elif n:
+            logger.info("%d runs of %r with an outcome, or only one outcome: nothing to mine", n, agent)
+        self.n_tests_ = len(candidates)
+        p_values = np.asarray([c.p_value for c in candidates], dtype=np.float64)
+        weights = type_weights([c.type for c in candidates])
+        confidence = 1.0 - holm_adjust(p_values, weights)
+        self.patterns_ = self._patterns(agent, enc, candidates, confidence)
+        logger.info(
+            "mined %d runs of %r: %d tests, %d patterns", n, agent, self.n_tests_, len(self.patterns_)
+        )
+        return self
+
+    def _patterns(
+        self, agent: str, enc: EncodedRuns, candidates: list[Candidate], confidence: np.ndarray
+    ) -> list[Pattern]:
+        best: dict[str, tuple[float, Candidate]] = {}
+        for c, conf in zip(candidates, confidence.tolist()):
+            if conf <= 0.0 or conf < self.min_confidence or not _observed_in_direction(c):
+                continue
+            pid = pattern_id(agent, c.type, _id_key(c), c.tools)
+            if pid not in best or conf > best[pid][0]:
+                best[pid] = (conf, c)
+        kept = _prune_nested_sequences(best)
+        patterns = []
+        for pid, (conf, c) in kept.items():
+            description, recommendations = describe(c)
+            patterns.append(
+                Pattern(
+                    id=pid,
+                    type=c.type,
+                    agent=agent,
+                    description=description,
+                    tools=c.tools,
+                    confidence=float(min(max(conf, 0.0), 1.0)),
+                    frequency=int(c.frequency),
+                    success_rate=float(c.success_rate),
+                    baseline_success_rate=self.baseline_success_rate_,
+                    evidence=self._evidence(enc, c),
+                    recommendations=recommendations,
+                )
+            )
+        patterns.sort(key=lambda p: (-round(p.confidence, 6), p.type, -p.frequency, p.id))
+        return patterns
+
+    def _evidence(self, enc: EncodedRuns, c: Candidate) -> tuple[str, ...]:
+        rows = c.members.rows()
+        wanted = 1 if c.direction == "up" else 0
+        first = rows[enc.outcome[rows] == wanted]
+        ordered = np.concatenate([first, rows[enc.outcome[rows] != wanted]])[: self.max_evidence]
+        return tuple(enc.trace_ids[i] for i in ordered.tolist())
+
+
+def _contains(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    k = len(inner)
+    return any(outer[i : i + k] == inner for i in range(len(outer) - k + 1))
+
+
+def _prune_nested_sequences(best: dict[str, tuple[float, Candidate]]) -> dict[str, tuple[float, Candidate]]:
+    """Drop a success sequence when a longer one containing it is about as confident and covers most
+    of its runs: the longer sequence is the pattern, its parts are not separate findings."""
+    seqs = [(pid, conf, c) for pid, (conf, c) in best.items() if c.type == "success_pattern"]
+    drop = set()
+    for pid, conf, c in seqs:
+        for pid2, conf2, c2 in seqs:
+            if (
+                len(c2.tools) > len(c.tools)
+                and _contains(c2.tools, c.tools)
+                and c2.frequency >= 0.8 * c.frequency
+                and conf2 >= conf - 0.05
+            ):
+                drop.add(pid)
+                break
+    return {pid: v for pid, v in best.items() if pid not in drop}
+
+
+def mine_patterns(runs: Iterable[Run], agent: str, *, random_state: int = 0) -> list[Pattern]:
+    """The patterns of ``agent``'s runs (other agents' runs and runs without an outcome are skipped),
+    most confident first. See ``PatternMiner`` for the statistic behind ``confidence``."""
+    return PatternMiner(random_state=random_state, agent=agent).fit(runs).patterns_
