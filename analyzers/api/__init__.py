@@ -11,6 +11,7 @@ _MODULES = (
     "analyzers.api.runs",
     "analyzers.api.meta_agent",
     "analyzers.api.assessments",
+    "analyzers.api.prompts",
 )
 
 
