@@ -87,3 +87,13 @@ def safe_repr(value: object) -> str:
         return repr(value)
     except Exception:  # noqa: BLE001 - a host object's __repr__ may raise anything
         return f"<unrepresentable {type(value).__name__}>"
+
+
+def safe_str(value: object) -> str:
+    """``str(value)``, falling back to ``safe_repr`` when that raises."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a host object's __str__ may raise anything
+        return safe_repr(value)

@@ -19,6 +19,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_meta import _runtime, _spans
 from otel_meta import semconv as sc
+from otel_meta._content import safe_str
 from otel_meta._guard import internal_error
 from otel_meta._problem import AgentType, ProblemContext, agent_name
 
@@ -48,13 +49,17 @@ class _ToolStep:
             state = _runtime.STATE
             tracer = state.tracer or _runtime.tracer()
             span = tracer.start_span(self.span_name, kind=_INTERNAL, attributes=self.attributes)
-            if state.policy.mode.enabled and span.is_recording():
-                span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS,
-                                   state.policy.json(self._arguments(args, kwargs)))
-            return span, _set_span(span)
         except Exception as exc:  # noqa: BLE001 - the guard decides
             internal_error("tool.begin", exc)
             return None
+        if state.policy.mode.enabled:
+            try:
+                if span.is_recording():
+                    span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS,
+                                       state.policy.json(self._arguments(args, kwargs)))
+            except Exception as exc:  # noqa: BLE001
+                internal_error("tool.arguments", exc)
+        return span, _set_span(span)
 
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         if self._signature is None:
@@ -287,15 +292,15 @@ def thinking(reasoning: str, tool_choice: str | None = None, justification: str 
     and (content capture on) the reasoning text and justification."""
     try:
         frame = _runtime.current_agent()
-        text = reasoning if isinstance(reasoning, str) else str(reasoning)
+        text = safe_str(reasoning)
         policy = _runtime.policy()
         capture = policy.mode.enabled
         _spans.record_thinking(
             _runtime.tracer(), frame.name if frame is not None else None,
             chars=len(text),
-            tool_choice=str(tool_choice) if tool_choice is not None else None,
+            tool_choice=safe_str(tool_choice) if tool_choice is not None else None,
             reasoning=policy.text(text) if capture else None,
-            justification=policy.text(str(justification)) if capture and justification is not None else None,
+            justification=policy.text(safe_str(justification)) if capture and justification is not None else None,
         )
     except Exception as exc:  # noqa: BLE001
         internal_error("thinking", exc)

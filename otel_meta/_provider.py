@@ -13,7 +13,6 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -66,20 +65,3 @@ def build_provider(settings: _config.ExportSettings) -> TracerProvider:
             exporter = _exporter(settings.protocol, settings.analyzer_endpoint, settings.analyzer_headers)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
-
-
-def ensure_provider() -> trace.TracerProvider | None:
-    """The process's tracer provider, configured from the environment if there is none yet.
-
-    Returns ``None`` when ``OTEL_SDK_DISABLED=true`` and nothing is configured (spans stay no-ops).
-    """
-    current = trace.get_tracer_provider()
-    if not isinstance(current, trace.ProxyTracerProvider):
-        return current
-    settings = _config.export_settings()
-    if settings.sdk_disabled:
-        _log.debug("OTEL_SDK_DISABLED=true: no tracer provider configured")
-        return None
-    provider = build_provider(settings)
-    trace.set_tracer_provider(provider)
-    return trace.get_tracer_provider()

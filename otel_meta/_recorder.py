@@ -20,6 +20,7 @@ from opentelemetry.trace import Span
 
 from otel_meta import _runtime, _spans
 from otel_meta import semconv as sc
+from otel_meta._content import safe_str
 from otel_meta._guard import internal_error
 from otel_meta._problem import AgentType, ProblemContext, agent_name
 
@@ -74,7 +75,7 @@ def add_tool_call(trace_id: str, tool_name: str, arguments: Any = None, success:
         policy = _runtime.policy()
         capture = policy.mode.enabled
         span = _spans.start_tool_span(
-            _runtime.tracer(), str(tool_name), context=run.context, start_time=start,
+            _runtime.tracer(), safe_str(tool_name), context=run.context, start_time=start,
             arguments=policy.json(arguments) if capture and arguments is not None else None,
         )
         if capture and response is not None:
@@ -93,14 +94,14 @@ def add_thinking_step(trace_id: str, reasoning: str, tool_choice: str | None = N
         run = _run(str(trace_id), "add_thinking_step")
         if run is None:
             return
-        text = reasoning if isinstance(reasoning, str) else str(reasoning)
+        text = safe_str(reasoning)
         policy = _runtime.policy()
         capture = policy.mode.enabled
         _spans.record_thinking(
             _runtime.tracer(), run.agent, chars=len(text), context=run.context,
-            tool_choice=str(tool_choice) if tool_choice is not None else None,
+            tool_choice=safe_str(tool_choice) if tool_choice is not None else None,
             reasoning=policy.text(text) if capture else None,
-            justification=policy.text(str(justification)) if capture and justification is not None else None,
+            justification=policy.text(safe_str(justification)) if capture and justification is not None else None,
         )
     except Exception as exc:  # noqa: BLE001
         internal_error("recorder.thinking", exc)

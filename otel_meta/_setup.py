@@ -44,15 +44,31 @@ def instrument(
                                    max_content_length if max_content_length is not None
                                    else _config.max_content_length())
             if tracer_provider is None:
-                from otel_meta import _provider
-
-                tracer_provider = _provider.ensure_provider()
+                tracer_provider = _process_provider()
             _runtime.bind(tracer_provider, policy)
             _runtime.STATE.instrumented = True
             _threads.instrument()
             _openai.instrument()
         except Exception as exc:  # noqa: BLE001 - the guard decides
             internal_error("instrument", exc)
+
+
+def _process_provider() -> TracerProvider | None:
+    """The process's provider; one configured from the environment when there is none yet (the SDK
+    and exporters are imported only then). ``None`` with ``OTEL_SDK_DISABLED=true``: spans stay no-ops."""
+    from opentelemetry import trace
+
+    current = trace.get_tracer_provider()
+    if not isinstance(current, trace.ProxyTracerProvider):
+        return current
+    settings = _config.export_settings()
+    if settings.sdk_disabled:
+        _log.debug("OTEL_SDK_DISABLED=true: no tracer provider configured")
+        return None
+    from otel_meta import _provider
+
+    trace.set_tracer_provider(_provider.build_provider(settings))
+    return trace.get_tracer_provider()
 
 
 def uninstrument() -> None:

@@ -44,7 +44,12 @@ def _begin(instance: Any, kwargs: dict[str, Any], messages: Callable[[dict[str, 
         policy = _runtime.STATE.policy
         model = kwargs.get("model")
         attributes = request_attributes(instance, kwargs)
-        input_json = policy.json(messages(kwargs)) if policy.mode.enabled else None
+        input_json = None
+        if policy.mode.enabled:
+            try:
+                input_json = policy.json(messages(kwargs))
+            except Exception as exc:  # noqa: BLE001
+                internal_error("openai.input_messages", exc)
         if input_json is not None and policy.mode.on_span:
             attributes[sc.GEN_AI_INPUT_MESSAGES] = input_json
         span = _spans.start_llm_span(_runtime.tracer(), model if isinstance(model, str) else "unknown",
