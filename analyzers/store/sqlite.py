@@ -361,7 +361,7 @@ class SqliteStore:
                 f"INSERT OR REPLACE INTO assessments({_codec.ASSESSMENT_COLUMNS}, ts_ns) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.request_id, a.agent_name, float(a.reasoning_quality), int(a.should_replan),
-                 int(a.should_deepen_reasoning), a.timestamp, _iso_to_ns(a.timestamp), _codec.assessment_body(a)),
+                 int(a.should_deepen_reasoning), a.timestamp, _codec.assessment_body(a), _iso_to_ns(a.timestamp)),
             )
 
     def get_assessment(self, request_id: str, agent_name: str = "meta-agent") -> Assessment | None:
