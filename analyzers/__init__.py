@@ -11,10 +11,14 @@ from typing import Any
 
 _EXPORTS = {
     "Assessment": "analyzers.model",
+    "JudgeConfig": "analyzers.assessor",
+    "MetaAgent": "analyzers.orchestrator",
+    "MetaAgentConfig": "analyzers.orchestrator",
     "Pattern": "analyzers.model",
     "Run": "analyzers.model",
     "SpanRecord": "analyzers.model",
     "Step": "analyzers.model",
+    "assess": "analyzers.assessor",
     "SqliteStore": "analyzers.store.sqlite",
     "Store": "analyzers.store.base",
 }

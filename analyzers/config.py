@@ -3,7 +3,7 @@
 | variable | meaning | default |
 | --- | --- | --- |
 | ``META_AGENT_CONFIG_FILE`` | YAML file with ``MetaAgentConfig`` fields (``--config`` wins) | none |
-| ``META_AGENT_STATE_FILE`` | the MetaAgent's state file (JSON) | ``<db>.meta_agent_state.json`` |
+| ``META_AGENT_STATE_FILE`` | the MetaAgent's state file (JSON) | ``<db stem>.state.json`` next to the store |
 | ``META_AGENT_LOG_LEVEL`` | DEBUG, INFO, WARNING or ERROR (``--log-level`` wins) | INFO |
 | ``OTEL_META_JUDGE_MODEL`` | the LLM judge's model name | none (heuristic judge) |
 | ``OTEL_META_JUDGE_BASE_URL`` | the judge's OpenAI-compatible base URL (``.../v1``) | none (heuristic judge) |

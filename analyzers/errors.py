@@ -43,5 +43,9 @@ class UnknownRunError(OtelMetaError, LookupError):
     """No stored run has the trace id given (HTTP 404)."""
 
 
+class StateFileError(OtelMetaError):
+    """The MetaAgent's state file exists but cannot be read as its state."""
+
+
 class ImportDataError(OtelMetaError):
     """A dataset file to import is missing or not in the expected format."""
