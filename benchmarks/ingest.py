@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from analyzers.receiver import otlp  # noqa: E402
-from analyzers.receiver.server import AnalyzerServer  # noqa: E402
-from analyzers.store.sqlite import SqliteStore  # noqa: E402
-from otel_meta import semconv as sc  # noqa: E402
+from analyzers.receiver import otlp
+from analyzers.receiver.server import AnalyzerServer
+from analyzers.store.sqlite import SqliteStore
+from otel_meta import semconv as sc
 
 BATCH = 512
 

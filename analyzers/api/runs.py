@@ -41,14 +41,14 @@ def _limit(request: Request) -> int:
     return limit
 
 
-def list_runs(request: Request, context: "ServiceContext") -> Response:
+def list_runs(request: Request, context: ServiceContext) -> Response:
     agent = request.query.get("agent") or None
     pending = request.query.get("pending", "").lower() in ("1", "true", "yes")
     runs = context.store.list_runs(agent, _limit(request), include_pending=pending)
     return json_response([r.to_json() for r in runs])
 
 
-def get_run(request: Request, context: "ServiceContext") -> Response:
+def get_run(request: Request, context: ServiceContext) -> Response:
     trace_id = _trace_id(request)
     run = context.store.get_run(trace_id)
     if run is None:
@@ -56,7 +56,7 @@ def get_run(request: Request, context: "ServiceContext") -> Response:
     return json_response(run.to_json())
 
 
-def set_outcome(request: Request, context: "ServiceContext") -> Response:
+def set_outcome(request: Request, context: ServiceContext) -> Response:
     trace_id = _trace_id(request)
     body = request.json()
     if not isinstance(body, dict) or not isinstance(body.get("success"), bool):

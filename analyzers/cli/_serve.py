@@ -50,16 +50,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz")
     parser.add_argument("--max-body-mb", type=float, default=32.0,
                         help="largest request body, before and after decompression (default 32)")
+    from analyzers.orchestrator.service import add_service_arguments
+
+    add_service_arguments(parser)
 
 
 def build_context(args: argparse.Namespace, store: Store) -> ServiceContext:
     """The ``ServiceContext`` shared by every REST request of this service."""
-    return ServiceContext(store=store)
+    from analyzers.orchestrator.service import learning_parts
+
+    judge, meta_agent = learning_parts(args, store)
+    return ServiceContext(store=store, prompts_repo=args.prompts_repo, judge=judge, meta_agent=meta_agent)
 
 
 def background_services(args: argparse.Namespace, context: ServiceContext) -> list[BackgroundService]:
     """Services that run beside the receiver for the life of the process."""
-    return []
+    return [context.meta_agent] if context.meta_agent is not None else []
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 
 class _TraceService:
-    def __init__(self, ingest: "IngestQueue", token: str | None) -> None:
+    def __init__(self, ingest: IngestQueue, token: str | None) -> None:
         self.ingest = ingest
         self.token = token
 
@@ -56,7 +56,7 @@ class _TraceService:
         return response
 
 
-def build_grpc_server(ingest: "IngestQueue", *, host: str, port: int, token: str | None,
+def build_grpc_server(ingest: IngestQueue, *, host: str, port: int, token: str | None,
                       max_body_bytes: int, max_workers: int = 8) -> tuple[grpc.Server, int]:
     """A started-ready (not yet started) gRPC server bound to ``host:port``; returns it and its port."""
     service = _TraceService(ingest, token)

@@ -12,8 +12,9 @@ import json
 import logging
 import socket
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from google.rpc import status_pb2
@@ -48,7 +49,7 @@ class ReceiverHttpServer(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], *, ingest: "IngestQueue", context: "ServiceContext",
+    def __init__(self, address: tuple[str, int], *, ingest: IngestQueue, context: ServiceContext,
                  routes: list[Route], token: str | None, max_body_bytes: int, max_inflight: int = 32) -> None:
         super().__init__(address, _Handler)
         self.ingest = ingest
@@ -59,10 +60,10 @@ class ReceiverHttpServer(ThreadingHTTPServer):
         self.drain_cap = max(4 * max_body_bytes, 64 << 20)
         self.bodies = threading.BoundedSemaphore(max_inflight)
         self.stopping = False
-        self._connections: dict[socket.socket, "_Handler"] = {}
+        self._connections: dict[socket.socket, _Handler] = {}
         self._conn_lock = threading.Lock()
 
-    def track(self, sock: socket.socket, handler: "_Handler | None") -> None:
+    def track(self, sock: socket.socket, handler: _Handler | None) -> None:
         with self._conn_lock:
             if handler is None:
                 self._connections.pop(sock, None)
@@ -96,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.track(self.connection, None)
         super().finish()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
     def parse_request(self) -> bool:
@@ -111,16 +112,16 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.stopping:
                 self.close_connection = True
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802 - stdlib name
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802 - stdlib name
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
     # --- plumbing ------------------------------------------------------------------------------------

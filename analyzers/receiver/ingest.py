@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from analyzers.errors import OverloadedError, StoreError
 from analyzers.model import SpanRecord
@@ -112,7 +112,7 @@ class IngestQueue:
             error: BaseException | None = None
             try:
                 self.store.write_spans(spans)
-            except Exception as exc:  # reported to every waiting request
+            except Exception as exc:  # noqa: BLE001 - reported to every waiting request
                 logger.error("committing %d spans failed: %s", len(spans), exc)
                 error = exc if isinstance(exc, StoreError) else StoreError(f"committing spans failed: {exc}")
             with self._cond:

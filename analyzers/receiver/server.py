@@ -36,7 +36,7 @@ class AnalyzerServer:
         grpc_port: int | None = 0,
         token: str | None = None,
         max_body_bytes: int = 32 << 20,
-        context: "ServiceContext | None" = None,
+        context: ServiceContext | None = None,
         *,
         max_queued_spans: int = 100_000,
     ) -> None:
@@ -79,7 +79,7 @@ class AnalyzerServer:
         host, port = self.http_address
         return f"http://{host}:{port}"
 
-    def start(self) -> "AnalyzerServer":
+    def start(self) -> AnalyzerServer:
         if self._started:
             return self
         self._started = True
@@ -88,7 +88,7 @@ class AnalyzerServer:
         if self._grpc is not None:
             self._grpc.start()
         logger.info("listening http=%s:%d grpc=%s", *self.http_address,
-                    "%s:%d" % self.grpc_address if self.grpc_address else "off")
+                    "{}:{}".format(*self.grpc_address) if self.grpc_address else "off")
         return self
 
     def stop(self, grace_s: float = 10.0) -> None:
@@ -106,7 +106,7 @@ class AnalyzerServer:
         self.ingest.stop()
         logger.info("stopped")
 
-    def __enter__(self) -> "AnalyzerServer":
+    def __enter__(self) -> AnalyzerServer:  # noqa: PYI034 - typing.Self needs 3.11
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

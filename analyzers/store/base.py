@@ -6,7 +6,8 @@ durably committed: the receiver acknowledges a request after that call returns.
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, Sequence, runtime_checkable
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 from analyzers.model import Assessment, Run, SpanRecord
 

@@ -19,10 +19,11 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from analyzers.conventions import assemble_run
 from analyzers.errors import StoreError
@@ -425,7 +426,7 @@ class SqliteStore:
         with self._write_lock:
             self._writer.close()
 
-    def __enter__(self) -> "SqliteStore":
+    def __enter__(self) -> SqliteStore:  # noqa: PYI034 - typing.Self needs 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -93,13 +93,13 @@ def test_store_span_exporter_commits_sdk_spans(store):
     provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
     tracer = provider.get_tracer("embedded")
     with tracer.start_as_current_span("invoke_agent emb", attributes={
-            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "emb"}) as root:
-        with tracer.start_as_current_span("execute_tool t", attributes={
+            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "emb"}) as root, \
+            tracer.start_as_current_span("execute_tool t", attributes={
                 sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, "tags": ("x", "y")}):
-            pass
+        pass
     provider.shutdown()
     trace_id = format(root.get_span_context().trace_id, "032x")
     run = store.get_run(trace_id)
     assert run.agent == "emb" and [s.name for s in run.steps] == ["t"]
-    tool = [s for s in store.spans_for_trace(trace_id) if s.name == "execute_tool t"][0]
+    tool = next(s for s in store.spans_for_trace(trace_id) if s.name == "execute_tool t")
     assert tool.attributes["tags"] == ["x", "y"] and tool.kind == 1 and tool.scope_name == "embedded"

@@ -13,12 +13,12 @@ import sys
 os.environ.setdefault("TRACELOOP_TELEMETRY", "false")
 os.environ.setdefault("TRACELOOP_TRACE_CONTENT", "false")
 
-import openai  # noqa: E402
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: E402
-from traceloop.sdk import Traceloop  # noqa: E402
-from traceloop.sdk.decorators import agent, task, tool  # noqa: E402
-from traceloop.sdk.instruments import Instruments  # noqa: E402
+import openai
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from traceloop.sdk import Traceloop
+from traceloop.sdk.decorators import agent, task, tool
+from traceloop.sdk.instruments import Instruments
 
 
 def main(otlp_url: str, openai_url: str) -> None:
