@@ -21,6 +21,7 @@ _COMMANDS = (
     "rollback",
     "compare",
     "prompts",
+    "status",
 )
 
 

@@ -27,9 +27,10 @@ class MetaAgentConfig:
     - ``db``: the SQLite store; ``prompts_repo``: the git prompts repo (created when missing);
       ``state_file``: the JSON state (default ``META_AGENT_STATE_FILE``, else ``<db stem>.state.json``
       next to the store).
-    - ``judge_model`` / ``judge_base_url``: the LLM judge (the heuristic judge when unset; the API key
-      comes only from the environment); ``replan_threshold`` (0.4) and ``deepen_threshold`` (0.6);
-      ``judge_on_error``: ``raise`` or ``heuristic``.
+    - ``judge_model`` / ``judge_base_url``: the LLM judge (default ``OTEL_META_JUDGE_MODEL`` /
+      ``OTEL_META_JUDGE_BASE_URL``; the heuristic judge when unset; the API key comes only from the
+      environment); ``replan_threshold`` (0.4) and ``deepen_threshold`` (0.6); ``judge_on_error``:
+      ``raise`` or ``heuristic`` (default ``OTEL_META_JUDGE_ON_ERROR``, else ``raise``).
     - ``assessments_per_cycle``: how many of the newest runs per agent each cycle judges (50).
     - ``agents``: the agents to learn for (default every agent in the store).
     """
@@ -45,7 +46,7 @@ class MetaAgentConfig:
     state_file: str | None = None
     judge_model: str | None = None
     judge_base_url: str | None = None
-    judge_on_error: str = "raise"
+    judge_on_error: str | None = None
     replan_threshold: float = 0.4
     deepen_threshold: float = 0.6
     assessments_per_cycle: int = 50
@@ -67,12 +68,12 @@ class MetaAgentConfig:
     def judge(self) -> JudgeConfig:
         """The reasoning judge these settings describe (API key from the environment)."""
         return JudgeConfig(
-            model=self.judge_model,
-            base_url=self.judge_base_url,
+            model=self.judge_model or env.judge_model(),
+            base_url=self.judge_base_url or env.judge_base_url(),
             api_key=env.judge_api_key(),
             replan_threshold=self.replan_threshold,
             deepen_threshold=self.deepen_threshold,
-            on_error=self.judge_on_error,  # type: ignore[arg-type]
+            on_error=(self.judge_on_error or env.judge_on_error()),  # type: ignore[arg-type]
         )
 
     def resolved_state_file(self) -> Path:

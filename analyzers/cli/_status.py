@@ -1,0 +1,89 @@
+"""``otel-meta status``: the MetaAgent's learning state, each agent's prompt version and success rates."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status", help="show the learning state: cycles, patterns learned, prompt versions, success rates",
+        description="Read the MetaAgent's state file, the store and the prompts repo; change nothing.",
+    )
+    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="MetaAgent YAML config (default META_AGENT_CONFIG_FILE)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
+
+
+def collect(args: argparse.Namespace) -> dict[str, Any]:
+    """The status as JSON-ready data (see ``run``)."""
+    from analyzers.orchestrator import MetaAgent
+    from analyzers.orchestrator.service import config_from_args
+
+    config = config_from_args(args)
+    with MetaAgent(config, embedded=False) as agent:
+        status = agent.get_learning_status()
+        history = agent.get_guideline_history()
+        current: dict[str, dict[str, Any]] = {}
+        for entry in history:
+            current[entry["agent_type"]] = entry
+        last_cycle = agent.state.learning_cycles
+        perf = [p for p in agent.state.performance_history if p.cycle == last_cycle]
+        agents = []
+        for name in sorted(set(agent.store.agents()) | set(current)):
+            version = current.get(name)
+            agents.append({
+                "agent": name,
+                "runs": agent.store.count_runs(name),
+                "prompt_version": version["version"] if version else None,
+                "prompt_commit": version["commit"] if version else None,
+                "performance": [p.to_json() for p in perf if p.agent == name],
+            })
+        return {
+            "learning_status": status,
+            "state_file": str(agent.state_file),
+            "judge": "llm" if agent.judge.uses_llm else "heuristic",
+            "agents": agents,
+            "last_cycle": agent.state.last_cycle,
+        }
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.db.exists():
+        print(f"otel-meta status: no store at {args.db}", file=sys.stderr)
+        return 2
+    if not (args.prompts_repo / ".git").exists() and not (args.prompts_repo / "HEAD").exists():
+        print(f"otel-meta status: {args.prompts_repo} is not a prompts repo (create it with "
+              "`otel-meta prompts init`)", file=sys.stderr)
+        return 2
+    try:
+        data = collect(args)
+    except ValueError as exc:
+        print(f"otel-meta status: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    s = data["learning_status"]
+    print(f"learning cycles:        {s['learning_cycles']} (last: {s['last_learning_time'] or 'never'})")
+    print(f"patterns learned:       {s['total_patterns_learned']}")
+    print(f"runs since last cycle:  {s['runs_since_last_cycle']} "
+          f"({'ready' if s['ready_for_learning'] else 'not ready'} for learning)")
+    print(f"judge:                  {data['judge']}")
+    print(f"state file:             {data['state_file']}")
+    if not data["agents"]:
+        print("no agents yet")
+    for a in data["agents"]:
+        version = f"v{a['prompt_version']} ({a['prompt_commit'][:10]})" if a["prompt_version"] else "no prompt file"
+        perf = ", ".join(f"v{p['prompt_version']}: {p['success_rate']:.0%} of {p['runs']}"
+                         if p["prompt_version"] else f"unversioned: {p['success_rate']:.0%} of {p['runs']}"
+                         for p in a["performance"]) or "no cycle yet"
+        print(f"  {a['agent']:<20} runs {a['runs']:<6} prompt {version:<24} success {perf}")
+    return 0
