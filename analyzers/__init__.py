@@ -11,6 +11,10 @@ from typing import Any
 
 _EXPORTS = {
     "Assessment": "analyzers.model",
+    "CycleReport": "analyzers.orchestrator.cycle",
+    "GuidelineWriter": "analyzers.guidelines",
+    "PromptsRepo": "analyzers.guidelines",
+    "run_cycle": "analyzers.orchestrator.cycle",
     "JudgeConfig": "analyzers.assessor",
     "MetaAgent": "analyzers.orchestrator",
     "MetaAgentConfig": "analyzers.orchestrator",

@@ -51,9 +51,7 @@ def _yaml() -> Any:
     try:
         import yaml
     except ImportError:
-        raise ImportError(
-            'otel_meta.load_prompt needs PyYAML: pip install "otel-meta[prompts]"'
-        ) from None
+        raise ImportError('otel_meta.load_prompt needs PyYAML: pip install "otel-meta[prompts]"') from None
     return yaml
 
 
@@ -77,9 +75,9 @@ def load_prompt(agent: str, repo: str | os.PathLike[str] = ".", ref: str = "main
     rendered prompt with its version and commit.
 
     ``@otel_meta.agent(agent)`` spans started afterwards in this context carry
-    ``otel_meta.prompt.version`` and ``otel_meta.prompt.commit``. Raises ``ValueError`` for a malformed agent name or file,
-    ``FileNotFoundError`` when ``repo`` does not exist, ``LookupError`` when the ref or the agent's
-    file is not in the repo.
+    ``otel_meta.prompt.version`` and ``otel_meta.prompt.commit``. Raises ``ValueError`` for a
+    malformed agent name or file, ``FileNotFoundError`` when ``repo`` does not exist, ``LookupError``
+    when the ref or the agent's file is not in the repo.
     """
     if not AGENT_NAME_RE.match(agent):
         raise ValueError(f"agent name {agent!r} must match {AGENT_NAME_RE.pattern}")

@@ -41,9 +41,12 @@ def list_prompts(request: Request, context: "ServiceContext") -> Response:
     repo = _repo(context)
     head = repo.head()
     files = [repo.require(agent, head) for agent in repo.agents(head)]
-    return json_response([
-        {"agent": f.agent, "version": f.version, "guidelines": len(f.guidelines), "commit": head} for f in files
-    ])
+    return json_response(
+        [
+            {"agent": f.agent, "version": f.version, "guidelines": len(f.guidelines), "commit": head}
+            for f in files
+        ]
+    )
 
 
 def get_prompt(request: Request, context: "ServiceContext") -> Response:
@@ -53,14 +56,16 @@ def get_prompt(request: Request, context: "ServiceContext") -> Response:
         prompt_file = repo.require(agent, head)
     except UnknownAgentError as exc:
         raise HttpError(404, str(exc)) from None
-    return json_response({
-        "agent": agent,
-        "version": prompt_file.version,
-        "commit": head,
-        "base_prompt": prompt_file.base_prompt,
-        "guidelines": [g.to_yaml() for g in prompt_file.guidelines],
-        "text": prompt_file.render(),
-    })
+    return json_response(
+        {
+            "agent": agent,
+            "version": prompt_file.version,
+            "commit": head,
+            "base_prompt": prompt_file.base_prompt,
+            "guidelines": [g.to_yaml() for g in prompt_file.guidelines],
+            "text": prompt_file.render(),
+        }
+    )
 
 
 def get_history(request: Request, context: "ServiceContext") -> Response:

@@ -11,7 +11,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "compare", help="success rate per prompt version",
+        "compare",
+        help="success rate per prompt version",
         description="Per prompt version: runs with a known outcome, success rate with a 95% Wilson score "
         "interval, and Fisher's exact test (two-sided, alpha 0.05) between consecutive versions, or "
         "between V1 and V2 when given.",
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{v.version or '-':12}  {v.runs:6d}  {v.success_rate:8.1%}  [{low:.1%}, {high:.1%}]")
     for d in result.differences:
         verdict = "significant" if d.significant else "not significant"
-        print(f"{d.older or '-'} -> {d.newer or '-'}: p = {d.p_value:.4f} "
-              f"(Fisher's exact test, two-sided), {verdict} at alpha {result.alpha}")
+        print(
+            f"{d.older or '-'} -> {d.newer or '-'}: p = {d.p_value:.4f} "
+            f"(Fisher's exact test, two-sided), {verdict} at alpha {result.alpha}"
+        )
     return 0

@@ -11,8 +11,11 @@ from analyzers.errors import OtelMetaError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("diff", help="diff an agent's prompt between two versions",
-                                   description="A unified diff of <agent>.yaml from version V1 to V2.")
+    parser = subparsers.add_parser(
+        "diff",
+        help="diff an agent's prompt between two versions",
+        description="A unified diff of <agent>.yaml from version V1 to V2.",
+    )
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", required=True, help="the agent")
     parser.add_argument("v1", metavar="V1", help="the older version, e.g. 1.0.1")

@@ -12,12 +12,16 @@ from analyzers.errors import OtelMetaError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("history", help="an agent's prompt versions (oldest first)",
-                                   description="List the commits that changed an agent's prompt file.")
+    parser = subparsers.add_parser(
+        "history",
+        help="an agent's prompt versions (oldest first)",
+        description="List the commits that changed an agent's prompt file.",
+    )
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", required=True, help="the agent")
-    parser.add_argument("--json", action="store_true",
-                        help="print JSON: [{version, commit, date, subject, patterns_applied}]")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON: [{version, commit, date, subject, patterns_applied}]"
+    )
     parser.set_defaults(func=run)
 
 

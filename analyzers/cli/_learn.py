@@ -12,7 +12,8 @@ from analyzers.errors import OtelMetaError
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "learn", help="mine runs and write guidelines (one cycle)",
+        "learn",
+        help="mine runs and write guidelines (one cycle)",
         description="One learning cycle: for each agent with enough runs with a known outcome, mine "
         "patterns and commit the guideline changes to the prompts repo.",
     )
@@ -21,15 +22,27 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--agent", action="append", default=None, help="only this agent (repeatable)")
     parser.add_argument("--min-traces", type=int, default=10, help="runs with an outcome needed (default 10)")
     parser.add_argument("--confidence-threshold", type=float, default=0.7, help="default 0.7")
-    parser.add_argument("--no-auto-update", action="store_true",
-                        help="commit to a proposals/<agent>/v<version> branch instead of main")
+    parser.add_argument(
+        "--no-auto-update",
+        action="store_true",
+        help="commit to a proposals/<agent>/v<version> branch instead of main",
+    )
     parser.add_argument("--no-backup", action="store_true", help="do not tag <agent>/original")
-    parser.add_argument("--auto-rollback", action="store_true",
-                        help="roll back a version significantly worse than its predecessor")
-    parser.add_argument("--rewrite-model", default=None,
-                        help="rewrite new guidelines with this chat model (validated; off by default)")
-    parser.add_argument("--rewrite-base-url", default=None,
-                        help="OpenAI-compatible endpoint of the rewrite model (key: OPENAI_API_KEY)")
+    parser.add_argument(
+        "--auto-rollback",
+        action="store_true",
+        help="roll back a version significantly worse than its predecessor",
+    )
+    parser.add_argument(
+        "--rewrite-model",
+        default=None,
+        help="rewrite new guidelines with this chat model (validated; off by default)",
+    )
+    parser.add_argument(
+        "--rewrite-base-url",
+        default=None,
+        help="OpenAI-compatible endpoint of the rewrite model (key: OPENAI_API_KEY)",
+    )
     parser.add_argument("--json", action="store_true", help="print the cycle report as JSON")
     parser.set_defaults(func=run)
 
@@ -42,15 +55,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"otel-meta learn: no store at {args.db}", file=sys.stderr)
         return 2
     if not 0.0 <= args.confidence_threshold <= 1.0 or args.min_traces < 1:
-        print("otel-meta learn: --confidence-threshold must be in [0, 1] and --min-traces >= 1", file=sys.stderr)
+        print(
+            "otel-meta learn: --confidence-threshold must be in [0, 1] and --min-traces >= 1", file=sys.stderr
+        )
         return 2
     try:
         rewriter = _rewriter(args)
         with SqliteStore(args.db) as store:
             report = run_cycle(
-                store, args.prompts_repo, agents=args.agent, min_traces=args.min_traces,
-                confidence_threshold=args.confidence_threshold, auto_update=not args.no_auto_update,
-                backup_original=not args.no_backup, auto_rollback=args.auto_rollback, rewrite=rewriter,
+                store,
+                args.prompts_repo,
+                agents=args.agent,
+                min_traces=args.min_traces,
+                confidence_threshold=args.confidence_threshold,
+                auto_update=not args.no_auto_update,
+                backup_original=not args.no_backup,
+                auto_rollback=args.auto_rollback,
+                rewrite=rewriter,
                 progress=lambda line: print(line, file=sys.stderr, flush=True),
             )
     except (OtelMetaError, ValueError) as exc:
@@ -66,15 +87,23 @@ def run(args: argparse.Namespace) -> int:
             print(f"{a.agent}: skipped ({a.skipped})")
             continue
         where = a.tag or a.branch or ""
-        done = f"v{a.version} commit {a.commit[:12]} {where}".rstrip() if a.commit else f"v{a.version}, no change"
+        done = (
+            f"v{a.version} commit {a.commit[:12]} {where}".rstrip()
+            if a.commit
+            else f"v{a.version}, no change"
+        )
         print(f"{a.agent}: {a.runs_analysed} runs, {a.patterns_found} patterns -> {done}")
         if a.rollback:
-            print(f"  rolled back v{a.rollback.from_version} to v{a.rollback.to_version} "
-                  f"(p = {a.rollback.p_value:.4f})")
+            print(
+                f"  rolled back v{a.rollback.from_version} to v{a.rollback.to_version} "
+                f"(p = {a.rollback.p_value:.4f})"
+            )
         for sign, changes in (("+", a.applied), ("-", a.retired)):
             for c in changes:
-                print(f"  {sign} {c.pattern_type} {c.pattern_id}: confidence {c.confidence:.2f}, "
-                      f"support {c.support}" + (f" ({c.reason})" if sign == "-" else ""))
+                print(
+                    f"  {sign} {c.pattern_type} {c.pattern_id}: confidence {c.confidence:.2f}, "
+                    f"support {c.support}" + (f" ({c.reason})" if sign == "-" else "")
+                )
         if a.commit and a.text_source:
             print(f"  guideline text: {'LLM rewrite' if a.text_source == 'llm' else 'templates'}")
     return 0

@@ -12,8 +12,9 @@ from analyzers.errors import OtelMetaError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("prompts", help="create and populate a git prompts repo",
-                                   description="Manage the git prompts repo.")
+    parser = subparsers.add_parser(
+        "prompts", help="create and populate a git prompts repo", description="Manage the git prompts repo."
+    )
     sub = parser.add_subparsers(dest="prompts_command", metavar="ACTION", required=True)
     init = sub.add_parser("init", help="create a prompts repo (git init and a first commit)")
     init.add_argument("dir", type=Path)

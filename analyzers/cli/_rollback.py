@@ -13,7 +13,8 @@ from analyzers.errors import OtelMetaError
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "rollback", help="restore an earlier prompt version (a new commit)",
+        "rollback",
+        help="restore an earlier prompt version (a new commit)",
         description="Commit the content of an earlier version as a new patch version with its tag. "
         "History is never rewritten.",
     )
@@ -38,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     elif result.changed:
-        print(f"{args.agent}: v{result.version} restores v{args.to_version.removeprefix('v')} "
-              f"(commit {str(result.commit)[:12]}, tag {result.tag})")
+        print(
+            f"{args.agent}: v{result.version} restores v{args.to_version.removeprefix('v')} "
+            f"(commit {str(result.commit)[:12]}, tag {result.tag})"
+        )
     else:
         print(f"{args.agent}: v{result.version} already has that content; nothing to do")
     return 0

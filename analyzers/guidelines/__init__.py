@@ -7,7 +7,13 @@ history back, ``compare_versions`` gives success rates per prompt version. See d
 
 from __future__ import annotations
 
-from analyzers.guidelines.compare import Comparison, VersionDifference, VersionStats, compare_versions, wilson_interval
+from analyzers.guidelines.compare import (
+    Comparison,
+    VersionDifference,
+    VersionStats,
+    compare_versions,
+    wilson_interval,
+)
 from analyzers.guidelines.history import HistoryEntry, prompt_history, version_diff
 from analyzers.guidelines.messages import PatternChange
 from analyzers.guidelines.prompt_file import Guideline, PromptFile, validate_agent_name
@@ -17,6 +23,7 @@ from analyzers.guidelines.templates import LINE_RE, guideline_text, parse_line
 from analyzers.guidelines.writer import GuidelinePlan, GuidelineWriter, WriteResult, proposal_branch
 
 __all__ = [
+    "LINE_RE",
     "Comparison",
     "GitIdentity",
     "Guideline",
@@ -24,7 +31,6 @@ __all__ = [
     "GuidelineRewriter",
     "GuidelineWriter",
     "HistoryEntry",
-    "LINE_RE",
     "PatternChange",
     "PromptFile",
     "PromptsRepo",

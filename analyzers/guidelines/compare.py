@@ -90,7 +90,10 @@ def fisher_p_value(a: VersionStats, b: VersionStats, alternative: Literal["two-s
 
 
 def compare_pair(
-    older: VersionStats, newer: VersionStats, *, alpha: float = 0.05,
+    older: VersionStats,
+    newer: VersionStats,
+    *,
+    alpha: float = 0.05,
     alternative: Literal["two-sided", "less"] = "two-sided",
 ) -> VersionDifference:
     p = fisher_p_value(older, newer, alternative)

@@ -54,4 +54,6 @@ def version_diff(repo: PromptsRepo, agent: str, v1: str, v2: str) -> str:
         a, b = (validate_version(v.removeprefix("v")) for v in (v1, v2))
     except ValueError as exc:
         raise PromptsRepoError(str(exc)) from None
-    return repo.diff(find_version_commit(repo, agent, a), find_version_commit(repo, agent, b), f"{agent}.yaml")
+    return repo.diff(
+        find_version_commit(repo, agent, a), find_version_commit(repo, agent, b), f"{agent}.yaml"
+    )

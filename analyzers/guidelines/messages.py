@@ -43,7 +43,7 @@ TRAILER_RETIRED = "Otel-Meta-Retired"
 TRAILER_TEXT = "Otel-Meta-Text"
 TRAILER_ROLLBACK = "Otel-Meta-Rollback-To"
 TRAILER_BLOCKED = "Otel-Meta-Blocked"
-_TRAILER_RE = re.compile(r"^(Otel-Meta-[A-Za-z-]+): ?(.*)$", re.M)
+_TRAILER_RE = re.compile(r"^(Otel-Meta-[A-Za-z-]+): ?(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class PatternChange:
         )
 
     def message_lines(self) -> list[str]:
-        line = f"- {self.pattern_type} {self.pattern_id}: confidence {self.confidence:.2f}, support {self.support}"
+        line = f"- {self.pattern_type} {self.pattern_id}: confidence {self.confidence:.2f}"
+        line += f", support {self.support}"
         if self.success_rate is not None and self.baseline_success_rate is not None:
             line += f", success {_pct(self.success_rate)}% vs baseline {_pct(self.baseline_success_rate)}%"
         if self.reason not in ("applied", "restored"):
@@ -136,21 +137,26 @@ def change_message(
     body = _section("Applied", applied) + _section("Retired", retired)
     used = "LLM rewrite, validated" if text_source == "llm" else "templates"
     source = f"Guideline text: {used}" + (f" ({text_note})" if text_note else "")
-    trailers = _trailers([
-        (TRAILER_AGENT, agent),
-        (TRAILER_VERSION, version),
-        (TRAILER_APPLIED, " ".join(c.pattern_id for c in applied)),
-        (TRAILER_RETIRED, " ".join(c.pattern_id for c in retired)),
-        (TRAILER_TEXT, text_source),
-    ])
+    trailers = _trailers(
+        [
+            (TRAILER_AGENT, agent),
+            (TRAILER_VERSION, version),
+            (TRAILER_APPLIED, " ".join(c.pattern_id for c in applied)),
+            (TRAILER_RETIRED, " ".join(c.pattern_id for c in retired)),
+            (TRAILER_TEXT, text_source),
+        ]
+    )
     subject = f"{agent} v{version}: +{len(applied)} guidelines, -{len(retired)} retired"
-    return "\n".join([subject, "", *body, "", f"Confidence threshold: {threshold:.2f}", source, "", trailers]) + "\n"
+    return (
+        "\n".join([subject, "", *body, "", f"Confidence threshold: {threshold:.2f}", source, "", trailers])
+        + "\n"
+    )
 
 
 def create_message(agent: str, version: str, note: str = "") -> str:
     subject = f"{agent} v{version}: add agent"
     trailers = _trailers([(TRAILER_AGENT, agent), (TRAILER_VERSION, version)])
-    return "\n".join([subject, "", *( [note.capitalize(), ""] if note else []), trailers]) + "\n"
+    return "\n".join([subject, "", *([note.capitalize(), ""] if note else []), trailers]) + "\n"
 
 
 def rollback_message(
@@ -164,18 +170,21 @@ def rollback_message(
     blocked: tuple[str, ...],
 ) -> str:
     """The message of a rollback: which version it restores, why, and the guidelines it changes."""
-    subject = f"{agent} v{version}: roll back to v{to_version} (+{len(restored)} guidelines, -{len(removed)} retired)"
+    counts = f"+{len(restored)} guidelines, -{len(removed)} retired"
+    subject = f"{agent} v{version}: roll back to v{to_version} ({counts})"
     why = " ".join((reason or "requested by a person").split())[:500]
     body = [f"Restores the content of v{to_version} (replacing v{from_version}).", f"Why: {why}", ""]
     body += _section("Restored", restored) + _section("Removed", removed)
-    trailers = _trailers([
-        (TRAILER_AGENT, agent),
-        (TRAILER_VERSION, version),
-        (TRAILER_APPLIED, " ".join(c.pattern_id for c in restored)),
-        (TRAILER_RETIRED, " ".join(c.pattern_id for c in removed)),
-        (TRAILER_ROLLBACK, to_version),
-        (TRAILER_BLOCKED, " ".join(blocked)),
-    ])
+    trailers = _trailers(
+        [
+            (TRAILER_AGENT, agent),
+            (TRAILER_VERSION, version),
+            (TRAILER_APPLIED, " ".join(c.pattern_id for c in restored)),
+            (TRAILER_RETIRED, " ".join(c.pattern_id for c in removed)),
+            (TRAILER_ROLLBACK, to_version),
+            (TRAILER_BLOCKED, " ".join(blocked)),
+        ]
+    )
     return "\n".join([subject, "", *body, "", trailers]) + "\n"
 
 

@@ -1,15 +1,15 @@
 """The ``<agent>.yaml`` file of the prompts repo: its schema, parsing, writing and version bumps.
 
-    agent: diagnosis
-    version: 1.0.3                 # semver, no leading "v"
-    base_prompt: |                 # written by humans; the writer never changes it
-      You are an SRE agent ...
-    guidelines:                    # managed by the writer
-      - text: Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)
-        pattern_id: sp-3f2a
-        pattern_type: success_pattern
-        confidence: 0.82
-        support: 34
+agent: diagnosis
+version: 1.0.3                 # semver, no leading "v"
+base_prompt: |                 # written by humans; the writer never changes it
+  You are an SRE agent ...
+guidelines:                    # managed by the writer
+  - text: Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)
+    pattern_id: sp-3f2a
+    pattern_type: success_pattern
+    confidence: 0.82
+    support: 34
 """
 
 from __future__ import annotations

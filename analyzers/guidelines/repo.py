@@ -43,10 +43,14 @@ class PromptsRepo:
         self.branch = branch
         self.identity = identity or GitIdentity()
         if not self.path.is_dir():
-            raise PromptsRepoError(f"prompts repo {self.path} does not exist; create it with `otel-meta prompts init`")
+            raise PromptsRepoError(
+                f"prompts repo {self.path} does not exist; create it with `otel-meta prompts init`"
+            )
         top = self._run("rev-parse", "--is-inside-work-tree", "--is-bare-repository", check=False)
         if top.returncode != 0:
-            raise PromptsRepoError(f"{self.path} is not a git repository; create it with `otel-meta prompts init`")
+            raise PromptsRepoError(
+                f"{self.path} is not a git repository; create it with `otel-meta prompts init`"
+            )
         self.bare = top.stdout.decode().split()[-1] == "true"
 
     # --- creating -----------------------------------------------------------------------------------
@@ -61,7 +65,9 @@ class PromptsRepo:
             raise PromptsRepoError(f"{folder} is already a git repository")
         subprocess.run(
             ["git", "-c", "core.hooksPath=/dev/null", "init", "-q", "-b", branch, str(folder)],
-            check=True, capture_output=True, timeout=_GIT_TIMEOUT_S,
+            check=True,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT_S,
         )
         repo = cls(folder, branch=branch, identity=identity)
         repo._run("commit", "-q", "--allow-empty", "-m", "Initialise the prompts repository")
@@ -83,12 +89,25 @@ class PromptsRepo:
         self, *args: str, input: bytes | None = None, check: bool = True, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         cmd = [
-            "git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false", "-c", "tag.gpgSign=false",
-            "-C", str(self.path), *args,
+            "git",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "commit.gpgSign=false",
+            "-c",
+            "tag.gpgSign=false",
+            "-C",
+            str(self.path),
+            *args,
         ]
         try:
             return subprocess.run(
-                cmd, input=input, capture_output=True, check=check, env=env or self._env(), timeout=_GIT_TIMEOUT_S
+                cmd,
+                input=input,
+                capture_output=True,
+                check=check,
+                env=env or self._env(),
+                timeout=_GIT_TIMEOUT_S,
             )
         except subprocess.CalledProcessError as exc:
             message = exc.stderr.decode(errors="replace").strip()
@@ -135,7 +154,8 @@ class PromptsRepo:
         found = self.read(agent, ref)
         if found is None:
             raise UnknownAgentError(
-                f"no {agent}.yaml on {ref or self.branch} in {self.path}; add it with `otel-meta prompts add-agent`"
+                f"no {agent}.yaml on {ref or self.branch} in {self.path}; "
+                "add it with `otel-meta prompts add-agent`"
             )
         return found
 

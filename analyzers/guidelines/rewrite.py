@@ -128,7 +128,10 @@ class GuidelineRewriter:
             "required": ["lines"],
             "additionalProperties": False,
         }
-        return {"type": "json_schema", "json_schema": {"name": "guidelines", "schema": schema, "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "guidelines", "schema": schema, "strict": True},
+        }
 
     def rewrite(
         self, lines: Sequence[str], *, allowed_tools: Collection[str], known_tools: Collection[str] = ()

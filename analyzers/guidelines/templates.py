@@ -77,9 +77,7 @@ def parse_line(line: str) -> ParsedLine | None:
 
 def valid_tools(tools: tuple[str, ...]) -> bool:
     """``True`` when every name matches ``TOOL_NAME_RE`` and the sequence is 1..MAX_SEQUENCE long."""
-    return 0 < len(tools) <= MAX_SEQUENCE and all(
-        isinstance(t, str) and TOOL_NAME_RE.match(t) for t in tools
-    )
+    return 0 < len(tools) <= MAX_SEQUENCE and all(isinstance(t, str) and TOOL_NAME_RE.match(t) for t in tools)
 
 
 def verb_for(pattern: Pattern) -> str | None:

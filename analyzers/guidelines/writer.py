@@ -156,7 +156,9 @@ class GuidelineWriter:
                 reason = f"below threshold {self.confidence_threshold:.2f}"
             else:
                 reason = "pattern no longer found"
-            retired.append(PatternChange.from_pattern(now, reason) if now else PatternChange.from_guideline(g, reason))
+            retired.append(
+                PatternChange.from_pattern(now, reason) if now else PatternChange.from_guideline(g, reason)
+            )
         have_ids = {g.pattern_id for g in kept}
         have_text = {g.text for g in kept}
         added: list[Guideline] = []
@@ -173,7 +175,9 @@ class GuidelineWriter:
         outcome = RewriteOutcome.template()
         if added and self.rewriter is not None:
             allowed = {t for p in confident.values() for t in p.tools}
-            outcome = self.rewriter.rewrite([g.text for g in added], allowed_tools=allowed, known_tools=known_tools)
+            outcome = self.rewriter.rewrite(
+                [g.text for g in added], allowed_tools=allowed, known_tools=known_tools
+            )
             if outcome.lines is not None:
                 added = [
                     Guideline(text, g.pattern_id, g.pattern_type, g.confidence, g.support)
@@ -187,11 +191,24 @@ class GuidelineWriter:
         version = bump_patch(start.version)
         new = start.with_changes(version=version, guidelines=tuple(kept + added))
         message = change_message(
-            agent, version, tuple(added_changes), tuple(retired), self.confidence_threshold,
-            outcome.source, outcome.note,
+            agent,
+            version,
+            tuple(added_changes),
+            tuple(retired),
+            self.confidence_threshold,
+            outcome.source,
+            outcome.note,
         )
         return GuidelinePlan(
-            agent, head, current, new, tuple(added_changes), tuple(retired), outcome.source, outcome.note, message
+            agent,
+            head,
+            current,
+            new,
+            tuple(added_changes),
+            tuple(retired),
+            outcome.source,
+            outcome.note,
+            message,
         )
 
     def blocked_patterns(self, agent: str, ref: str | None = None) -> set[str]:
@@ -229,16 +246,23 @@ class GuidelineWriter:
             tip = self.repo.resolve(f"refs/heads/{branch}")
             if tip is not None:
                 if self.repo.read_bytes(filename, tip) == plan.new.dump():
-                    return WriteResult(agent, False, plan.new.version, branch=branch,
-                                       applied=plan.applied, retired=plan.retired)
+                    return WriteResult(
+                        agent,
+                        False,
+                        plan.new.version,
+                        branch=branch,
+                        applied=plan.applied,
+                        retired=plan.retired,
+                    )
                 steps = steps[-1:]
             expected_old, parent = tip, tip or head
         tags = [tag_name(agent, f.version) for f, _ in steps] if self.auto_update else []
         for tag in tags:
             if self.repo.tag_exists(tag):
                 raise PromptsRepoError(
-                    f"tag {tag} already exists; the version in {filename} on {self.repo.branch} is behind its "
-                    "tags. Set 'version' to the latest released version, commit, and run again. Nothing was written."
+                    f"tag {tag} already exists; the version in {filename} on {self.repo.branch} is behind "
+                    "its tags. Set 'version' to the latest released version, commit, and run again. "
+                    "Nothing was written."
                 )
         commits: list[str] = []
         for prompt_file, message in steps:
@@ -255,9 +279,17 @@ class GuidelineWriter:
             original = original_tag
         _logger.info("%s v%s committed %s on %s", agent, plan.new.version, parent[:12], branch)
         return WriteResult(
-            agent, True, plan.new.version, commit=parent, tag=tags[-1] if tags else None,
-            branch=branch if not self.auto_update else None, applied=plan.applied, retired=plan.retired,
-            text_source=plan.text_source, original_tag=original, created_commits=tuple(commits),
+            agent,
+            True,
+            plan.new.version,
+            commit=parent,
+            tag=tags[-1] if tags else None,
+            branch=branch if not self.auto_update else None,
+            applied=plan.applied,
+            retired=plan.retired,
+            text_source=plan.text_source,
+            original_tag=original,
+            created_commits=tuple(commits),
         )
 
     def write(
@@ -278,8 +310,9 @@ class GuidelineWriter:
         if self.repo.read(agent, head) is not None:
             raise PromptsRepoError(f"{agent}.yaml already exists on {self.repo.branch}")
         new = PromptFile(agent=agent, version=INITIAL_VERSION, base_prompt=base_prompt)
-        plan = GuidelinePlan(agent, head, None, new, (), (), message=create_message(agent, INITIAL_VERSION),
-                             kind="create")
+        plan = GuidelinePlan(
+            agent, head, None, new, (), (), message=create_message(agent, INITIAL_VERSION), kind="create"
+        )
         return _on_main(self).apply(plan)
 
     def rollback(
@@ -302,10 +335,20 @@ class GuidelineWriter:
         new = target.with_changes(version=version)
         now_ids = {g.pattern_id for g in current.guidelines}
         then_ids = {g.pattern_id for g in target.guidelines}
-        applied = tuple(PatternChange.from_guideline(g, "restored") for g in target.guidelines if g.pattern_id not in now_ids)
-        retired = tuple(PatternChange.from_guideline(g, "rolled back") for g in current.guidelines if g.pattern_id not in then_ids)
+        applied = tuple(
+            PatternChange.from_guideline(g, "restored")
+            for g in target.guidelines
+            if g.pattern_id not in now_ids
+        )
+        retired = tuple(
+            PatternChange.from_guideline(g, "rolled back")
+            for g in current.guidelines
+            if g.pattern_id not in then_ids
+        )
         blocked = tuple(c.pattern_id for c in retired) if block_removed else ()
-        message = rollback_message(agent, version, to_version, current.version, applied, retired, reason, blocked)
+        message = rollback_message(
+            agent, version, to_version, current.version, applied, retired, reason, blocked
+        )
         plan = GuidelinePlan(agent, head, current, new, applied, retired, message=message, kind="rollback")
         return self.apply(plan)
 
@@ -313,11 +356,12 @@ class GuidelineWriter:
 def _on_main(writer: GuidelineWriter) -> GuidelineWriter:
     if writer.auto_update:
         return writer
-    return GuidelineWriter(writer.repo, confidence_threshold=writer.confidence_threshold,
-                           backup_original=writer.backup_original)
+    return GuidelineWriter(
+        writer.repo, confidence_threshold=writer.confidence_threshold, backup_original=writer.backup_original
+    )
 
 
-_VERSION_IN_FILE = re.compile(rb"^version:\s*['\"]?([0-9.]+)['\"]?\s*$", re.M)
+_VERSION_IN_FILE = re.compile(rb"^version:\s*['\"]?([0-9.]+)['\"]?\s*$", re.MULTILINE)
 
 
 def find_version_commit(repo: PromptsRepo, agent: str, version: str) -> str:

@@ -166,18 +166,30 @@ def run_cycle(
             progress(f"{agent}: reading runs")
         runs = [r for r in store.iter_runs(agent) if r.outcome is not None]
         if len(runs) < min_traces:
-            results.append(AgentCycleResult(
-                agent, len(runs), skipped=f"{len(runs)} runs with a known outcome, fewer than {min_traces}"
-            ))
+            results.append(
+                AgentCycleResult(
+                    agent,
+                    len(runs),
+                    skipped=f"{len(runs)} runs with a known outcome, fewer than {min_traces}",
+                )
+            )
             continue
         if auto_rollback:
             rollback = _maybe_roll_back(writer, agent, runs, min_traces)
             if rollback is not None:
-                results.append(AgentCycleResult(
-                    agent, len(runs), version=rollback[1].version, commit=rollback[1].commit,
-                    tag=rollback[1].tag, branch=rollback[1].branch, retired=rollback[1].retired,
-                    applied=rollback[1].applied, rollback=rollback[0],
-                ))
+                results.append(
+                    AgentCycleResult(
+                        agent,
+                        len(runs),
+                        version=rollback[1].version,
+                        commit=rollback[1].commit,
+                        tag=rollback[1].tag,
+                        branch=rollback[1].branch,
+                        retired=rollback[1].retired,
+                        applied=rollback[1].applied,
+                        rollback=rollback[0],
+                    )
+                )
                 continue
         if progress is not None:
             progress(f"{agent}: mining {len(runs)} runs")
@@ -189,16 +201,28 @@ def run_cycle(
             results.append(AgentCycleResult(agent, len(runs), len(patterns), skipped=str(exc)))
             continue
         results.append(_result(agent, len(runs), len(patterns), written))
-        _logger.info("%s: %d runs, %d patterns, %s", agent, len(runs), len(patterns),
-                     f"v{written.version} {written.commit[:12]}" if written.commit else "no change")
+        _logger.info(
+            "%s: %d runs, %d patterns, %s",
+            agent,
+            len(runs),
+            len(patterns),
+            f"v{written.version} {written.commit[:12]}" if written.commit else "no change",
+        )
     return CycleReport(started, _now(), tuple(results))
 
 
 def _result(agent: str, runs: int, patterns: int, written: WriteResult) -> AgentCycleResult:
     return AgentCycleResult(
-        agent, runs, patterns, written.applied if written.changed else (),
-        written.retired if written.changed else (), written.version, written.commit, written.tag,
-        written.branch, written.text_source if written.changed else None,
+        agent,
+        runs,
+        patterns,
+        written.applied if written.changed else (),
+        written.retired if written.changed else (),
+        written.version,
+        written.commit,
+        written.tag,
+        written.branch,
+        written.text_source if written.changed else None,
     )
 
 
@@ -231,8 +255,15 @@ def _maybe_roll_back(
     )
     result = writer.rollback(agent, previous, reason=reason, block_removed=True)
     info = RollbackInfo(
-        current.version, previous, result.version, result.commit, diff.p_value,
-        now.runs, now.success_rate, before.runs, before.success_rate,
+        current.version,
+        previous,
+        result.version,
+        result.commit,
+        diff.p_value,
+        now.runs,
+        now.success_rate,
+        before.runs,
+        before.success_rate,
     )
     _logger.warning("%s: %s", agent, reason)
     return info, result

@@ -74,8 +74,14 @@ def test_load_prompt_errors_say_what_is_wrong(prompts: PromptsRepo, tmp_path: Pa
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
-                          check=False, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
 
 def test_load_prompt_without_pyyaml_says_what_to_install(prompts: PromptsRepo) -> None:

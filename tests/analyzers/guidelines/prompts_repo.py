@@ -21,7 +21,10 @@ def git(repo: Path, *args: str) -> str:
     """Run git in ``repo`` as a person would (hooks off, a human identity); return stdout."""
     proc = subprocess.run(
         ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false", "-C", str(repo), *args],
-        check=True, capture_output=True, text=True, env=dict(os.environ, **HUMAN),
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **HUMAN),
     )
     return proc.stdout.strip()
 
@@ -50,7 +53,15 @@ def make_pattern(
     recommendations: tuple[str, ...] = (),
 ) -> Pattern:
     return Pattern(
-        id=pid, type=type_, agent=agent, description=description, tools=tools, confidence=confidence,  # type: ignore[arg-type]
-        frequency=frequency, success_rate=success_rate, baseline_success_rate=baseline, evidence=evidence,
+        id=pid,
+        type=type_,
+        agent=agent,
+        description=description,
+        tools=tools,
+        confidence=confidence,  # type: ignore[arg-type]
+        frequency=frequency,
+        success_rate=success_rate,
+        baseline_success_rate=baseline,
+        evidence=evidence,
         recommendations=recommendations,
     )

@@ -21,7 +21,9 @@ def base_url(repo: PromptsRepo, tmp_path: Path) -> Iterator[str]:
     GuidelineWriter(repo).write("diagnosis", [make_pattern()])
     with SqliteStore(tmp_path / "api.db", synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", outcome_runs(8, 2, "1.0.0") + outcome_runs(3, 7, "1.0.1"))
-        server = AnalyzerServer(store, grpc_port=None, context=ServiceContext(store=store, prompts_repo=repo.path))
+        server = AnalyzerServer(
+            store, grpc_port=None, context=ServiceContext(store=store, prompts_repo=repo.path)
+        )
         server.start()
         try:
             host, port = server.http_address
@@ -34,14 +36,20 @@ def test_prompts_routes(base_url: str, repo: PromptsRepo) -> None:
     with httpx.Client(base_url=base_url, timeout=10) as client:
         listing = client.get("/api/prompts")
         assert listing.status_code == 200
-        assert listing.json() == [{"agent": "diagnosis", "version": "1.0.1", "guidelines": 1, "commit": repo.head()}]
+        assert listing.json() == [
+            {"agent": "diagnosis", "version": "1.0.1", "guidelines": 1, "commit": repo.head()}
+        ]
         current = client.get("/api/prompts/diagnosis").json()
         assert current["version"] == "1.0.1" and current["text"] == repo.require("diagnosis").render()
         history = client.get("/api/prompts/diagnosis/history").json()
-        assert [(h["version"], h["patterns_applied"]) for h in history] == [("1.0.0", []), ("1.0.1", ["sp-1"])]
+        assert [(h["version"], h["patterns_applied"]) for h in history] == [
+            ("1.0.0", []),
+            ("1.0.1", ["sp-1"]),
+        ]
         compare = client.get("/api/prompts/diagnosis/compare").json()
         assert [(v["version"], v["runs"], v["successes"]) for v in compare["versions"]] == [
-            ("1.0.0", 10, 8), ("1.0.1", 10, 3),
+            ("1.0.0", 10, 8),
+            ("1.0.1", 10, 3),
         ]
         assert compare["differences"][0]["test"] == "Fisher's exact test (two-sided)"
         bad = client.get("/api/prompts/Bad%20Name")

@@ -27,7 +27,9 @@ def test_cli_prompt_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         record_runs(store, "diagnosis", planted_runs(30, version="1.0.0"))
 
     assert cli(capsys, "prompts", "init", str(repo))[0] == 0
-    code, out, _ = cli(capsys, "prompts", "add-agent", str(repo), "diagnosis", "--base-prompt-file", str(base))
+    code, out, _ = cli(
+        capsys, "prompts", "add-agent", str(repo), "diagnosis", "--base-prompt-file", str(base)
+    )
     assert code == 0 and "added diagnosis v1.0.0" in out and "tag diagnosis/v1.0.0" in out
     code, out, _ = cli(capsys, "prompts", "list", str(repo), "--json")
     assert json.loads(out) == [{"agent": "diagnosis", "version": "1.0.0", "guidelines": 0}]
@@ -35,7 +37,7 @@ def test_cli_prompt_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, err = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo))
     assert code == 0 and "diagnosis: mining 30 runs" in err
     commit = git(repo, "rev-parse", "main")
-    assert f"diagnosis: 30 runs, " in out and f"-> v1.0.1 commit {commit[:12]} diagnosis/v1.0.1" in out
+    assert "diagnosis: 30 runs, " in out and f"-> v1.0.1 commit {commit[:12]} diagnosis/v1.0.1" in out
     assert "  + success_pattern pat-" in out and "guideline text: templates" in out
 
     code, out, _ = cli(capsys, "history", "--prompts-repo", str(repo), "--agent", "diagnosis", "--json")
@@ -45,9 +47,15 @@ def test_cli_prompt_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert history[1]["commit"] == commit and history[1]["patterns_applied"]
 
     code, out, _ = cli(capsys, "diff", "--prompts-repo", str(repo), "--agent", "diagnosis", "1.0.0", "1.0.1")
-    assert code == 0 and "+version: 1.0.1" in out and "+- text: Prefer get_pods -> get_logs -> check_services" in out
+    assert (
+        code == 0
+        and "+version: 1.0.1" in out
+        and "+- text: Prefer get_pods -> get_logs -> check_services" in out
+    )
 
-    code, out, _ = cli(capsys, "rollback", "--prompts-repo", str(repo), "--agent", "diagnosis", "--to", "1.0.0")
+    code, out, _ = cli(
+        capsys, "rollback", "--prompts-repo", str(repo), "--agent", "diagnosis", "--to", "1.0.0"
+    )
     assert code == 0 and "diagnosis: v1.0.2 restores v1.0.0" in out
     assert git(repo, "rev-list", "--count", "main") == "4"
 
@@ -55,10 +63,14 @@ def test_cli_prompt_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         record_runs(store, "diagnosis", outcome_runs(2, 18, "1.0.1"))
     code, out, _ = cli(capsys, "compare", "--db", str(db), "--agent", "diagnosis")
     assert code == 0 and "95% CI (Wilson)" in out
-    assert "1.0.0 -> 1.0.1: p = " in out and "(Fisher's exact test, two-sided), significant at alpha 0.05" in out
+    assert (
+        "1.0.0 -> 1.0.1: p = " in out and "(Fisher's exact test, two-sided), significant at alpha 0.05" in out
+    )
     code, out, _ = cli(capsys, "compare", "--db", str(db), "--agent", "diagnosis", "1.0.0", "1.0.1", "--json")
     data = json.loads(out)
-    assert [v["version"] for v in data["versions"]] == ["1.0.0", "1.0.1"] and data["differences"][0]["significant"]
+    assert [v["version"] for v in data["versions"]] == ["1.0.0", "1.0.1"] and data["differences"][0][
+        "significant"
+    ]
 
 
 def test_cli_learn_proposals_and_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +78,9 @@ def test_cli_learn_proposals_and_refusals(tmp_path: Path, capsys: pytest.Capture
     with SqliteStore(db, synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", planted_runs(24))
     cli(capsys, "prompts", "init", str(repo))
-    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--no-auto-update", "--json")
+    code, out, _ = cli(
+        capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--no-auto-update", "--json"
+    )
     report = json.loads(out)
     assert code == 0 and report["agents"][0]["branch"] == "proposals/diagnosis/v1.0.1"
     assert report["agents"][0]["tag"] is None
@@ -75,5 +89,7 @@ def test_cli_learn_proposals_and_refusals(tmp_path: Path, capsys: pytest.Capture
     assert code == 2 and "uncommitted changes" in err and "Nothing was written" in err
     code, _, err = cli(capsys, "history", "--prompts-repo", str(repo), "--agent", "Not/Valid")
     assert code == 2 and "is not allowed" in err
-    code, _, err = cli(capsys, "rollback", "--prompts-repo", str(tmp_path / "nope"), "--agent", "a", "--to", "1.0.0")
+    code, _, err = cli(
+        capsys, "rollback", "--prompts-repo", str(tmp_path / "nope"), "--agent", "a", "--to", "1.0.0"
+    )
     assert code == 2 and "does not exist" in err

@@ -10,7 +10,9 @@ from analyzers.model import Run
 
 def runs(version: str | None, successes: int, failures: int, agent: str = "diagnosis") -> list[Run]:
     outcomes = [True] * successes + [False] * failures
-    return [Run(f"{version}-{i:030d}", agent, ok, i, 1.0, prompt_version=version) for i, ok in enumerate(outcomes)]
+    return [
+        Run(f"{version}-{i:030d}", agent, ok, i, 1.0, prompt_version=version) for i, ok in enumerate(outcomes)
+    ]
 
 
 def test_wilson_interval_known_values() -> None:
@@ -22,10 +24,15 @@ def test_wilson_interval_known_values() -> None:
 
 def test_compare_versions_consecutive_pairs_and_significance() -> None:
     data = runs("1.0.0", 17, 3) + runs("1.0.10", 16, 4) + runs("1.0.2", 5, 15) + runs(None, 3, 3)
-    data += runs("1.0.0", 0, 5, agent="other") + [Run("f" * 32, "diagnosis", None, 0, 1.0, prompt_version="1.0.0")]
+    data += runs("1.0.0", 0, 5, agent="other") + [
+        Run("f" * 32, "diagnosis", None, 0, 1.0, prompt_version="1.0.0")
+    ]
     result = compare_versions(data, "diagnosis")
     assert [(v.version, v.runs, v.successes) for v in result.versions] == [
-        ("1.0.0", 20, 17), ("1.0.2", 20, 5), ("1.0.10", 20, 16), (None, 6, 3),
+        ("1.0.0", 20, 17),
+        ("1.0.2", 20, 5),
+        ("1.0.10", 20, 16),
+        (None, 6, 3),
     ]
     first, second = result.differences
     assert (first.older, first.newer, first.significant) == ("1.0.0", "1.0.2", True)

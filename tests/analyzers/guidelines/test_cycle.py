@@ -84,7 +84,9 @@ def test_cycle_auto_rollback_of_a_significantly_worse_version(store: SqliteStore
     result = report.agents[0]
     assert result.rollback is not None
     assert (result.rollback.from_version, result.rollback.to_version, result.rollback.new_version) == (
-        "1.0.1", "1.0.0", "1.0.2",
+        "1.0.1",
+        "1.0.0",
+        "1.0.2",
     )
     assert result.rollback.p_value < 0.05 and result.commit == git(repo.path, "rev-parse", "main")
     message = git(repo.path, "log", "-1", "--format=%B")
@@ -94,7 +96,9 @@ def test_cycle_auto_rollback_of_a_significantly_worse_version(store: SqliteStore
     assert git(repo.path, "cat-file", "-t", "diagnosis/v1.0.2") == "tag"
     assert repo.require("diagnosis").guidelines == ()
     # the rolled-back pattern is not applied again by later cycles
-    assert not writer.write("diagnosis", [make_pattern("pat-bad", "tool_effectiveness", ("get_metrics",))]).changed
+    assert not writer.write(
+        "diagnosis", [make_pattern("pat-bad", "tool_effectiveness", ("get_metrics",))]
+    ).changed
     # the restored version has too few runs of its own: no second rollback
     assert run_cycle(store, repo, min_traces=10, auto_rollback=True).agents[0].rollback is None
 

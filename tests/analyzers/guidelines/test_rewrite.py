@@ -47,7 +47,10 @@ def test_rewrite_accepted_is_committed_and_says_so(repo: PromptsRepo, stand_in: 
     assert [g.text for g in repo.require("diagnosis").guidelines] == GOOD
     assert all(parse_line(line) is None or parse_line(line) for line in GOOD)
     message = git(repo.path, "log", "-1", "--format=%B")
-    assert "Guideline text: LLM rewrite, validated (model gpt-test)" in message and "Otel-Meta-Text: llm" in message
+    assert (
+        "Guideline text: LLM rewrite, validated (model gpt-test)" in message
+        and "Otel-Meta-Text: llm" in message
+    )
     # the model saw the template lines only, never a pattern's description
     sent = json.dumps(stand_in.requests[-1].body)
     assert MARKER not in sent and json.loads(stand_in.requests[-1].body["messages"][1]["content"]) == {
@@ -72,7 +75,9 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("case", sorted(REJECTED))
-def test_rewrite_rejected_falls_back_to_templates(repo: PromptsRepo, stand_in: OpenAIStandIn, case: str) -> None:
+def test_rewrite_rejected_falls_back_to_templates(
+    repo: PromptsRepo, stand_in: OpenAIStandIn, case: str
+) -> None:
     stand_in.enqueue(JsonReply(chat_completion(content=json.dumps({"lines": REJECTED[case]}))))
     writer = GuidelineWriter(repo, rewriter=rewriter_for(stand_in))
     plan = writer.plan("diagnosis", PATTERNS, known_tools={"get_pods", "get_logs", "restart_pod", "escalate"})
@@ -80,16 +85,23 @@ def test_rewrite_rejected_falls_back_to_templates(repo: PromptsRepo, stand_in: O
     assert result.text_source == "template", case
     assert [g.text for g in repo.require("diagnosis").guidelines] == TEMPLATE
     message = git(repo.path, "log", "-1", "--format=%B")
-    assert "Guideline text: templates (LLM rewrite rejected: " in message and "Otel-Meta-Text: template" in message
+    assert (
+        "Guideline text: templates (LLM rewrite rejected: " in message
+        and "Otel-Meta-Text: template" in message
+    )
     dump = everything_in(repo.path)
     assert "evil" not in dump and "IGNORE THE ABOVE" not in dump and "kubectl" not in dump
 
 
-@pytest.mark.parametrize("reply", [
-    JsonReply(chat_completion(content="Sure! Here are better guidelines.")),
-    JsonReply(chat_completion(content=json.dumps({"guidelines": GOOD}))),
-    JsonReply({"error": {"message": "overloaded", "type": "server_error"}}, status=500),
-], ids=["not-json", "wrong-shape", "http-500"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        JsonReply(chat_completion(content="Sure! Here are better guidelines.")),
+        JsonReply(chat_completion(content=json.dumps({"guidelines": GOOD}))),
+        JsonReply({"error": {"message": "overloaded", "type": "server_error"}}, status=500),
+    ],
+    ids=["not-json", "wrong-shape", "http-500"],
+)
 def test_rewrite_unusable_answers_fall_back_to_templates(
     repo: PromptsRepo, stand_in: OpenAIStandIn, reply: JsonReply
 ) -> None:
@@ -102,7 +114,12 @@ def test_rewrite_unusable_answers_fall_back_to_templates(
 
 def test_validate_rewrite_accepts_fences_free_good_answer() -> None:
     assert validate_rewrite({"lines": GOOD}, TEMPLATE, {"get_pods", "get_logs", "restart_pod"}) is None
-    assert validate_rewrite({"lines": ["- " + GOOD[0], GOOD[1]]}, TEMPLATE, {"get_pods", "get_logs", "restart_pod"}) is None
+    assert (
+        validate_rewrite(
+            {"lines": ["- " + GOOD[0], GOOD[1]]}, TEMPLATE, {"get_pods", "get_logs", "restart_pod"}
+        )
+        is None
+    )
     assert validate_rewrite([GOOD], TEMPLATE, set()) == 'the answer is not {"lines": [...]}'
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,20 @@ def test_writer_commit_tag_and_message(repo: PromptsRepo) -> None:
     data = yaml.safe_load((repo.path / "diagnosis.yaml").read_text())
     assert data["version"] == "1.0.1" and data["base_prompt"] == BASE_PROMPT
     assert data["guidelines"] == [
-        {"text": "Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)",
-         "pattern_id": "sp-1", "pattern_type": "success_pattern", "confidence": 0.82, "support": 34},
-        {"text": "Avoid restart_pod (success 20% over 12 runs vs 60% baseline, confidence 0.75)",
-         "pattern_id": "fp-1", "pattern_type": "failure_pattern", "confidence": 0.75, "support": 12},
+        {
+            "text": "Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)",
+            "pattern_id": "sp-1",
+            "pattern_type": "success_pattern",
+            "confidence": 0.82,
+            "support": 34,
+        },
+        {
+            "text": "Avoid restart_pod (success 20% over 12 runs vs 60% baseline, confidence 0.75)",
+            "pattern_id": "fp-1",
+            "pattern_type": "failure_pattern",
+            "confidence": 0.75,
+            "support": 12,
+        },
     ]
     assert git(repo.path, "status", "--porcelain") == ""
     rendered = repo.require("diagnosis").render()
@@ -75,20 +86,30 @@ def test_writer_no_change_means_no_commit(repo: PromptsRepo) -> None:
 
 def test_writer_retires_and_bumps_patch_per_change(repo: PromptsRepo) -> None:
     writer = GuidelineWriter(repo)
-    writer.write("diagnosis", [make_pattern("sp-1"), make_pattern("te-1", "tool_effectiveness", ("get_logs",))])
-    second = writer.write("diagnosis", [make_pattern("sp-1", confidence=0.5), make_pattern("sp-2", tools=("a.b:c",))])
+    writer.write(
+        "diagnosis", [make_pattern("sp-1"), make_pattern("te-1", "tool_effectiveness", ("get_logs",))]
+    )
+    second = writer.write(
+        "diagnosis", [make_pattern("sp-1", confidence=0.5), make_pattern("sp-2", tools=("a.b:c",))]
+    )
     assert second.version == "1.0.2" and second.tag == "diagnosis/v1.0.2"
     assert [(c.pattern_id, c.reason) for c in second.retired] == [
-        ("sp-1", "below threshold 0.70"), ("te-1", "pattern no longer found"),
+        ("sp-1", "below threshold 0.70"),
+        ("te-1", "pattern no longer found"),
     ]
     subject = git(repo.path, "log", "-1", "--format=%s")
     assert subject == "diagnosis v1.0.2: +1 guidelines, -2 retired"
     body = git(repo.path, "log", "-1", "--format=%b")
-    assert "- success_pattern sp-1: confidence 0.50, support 34, success 85% vs baseline 60% (below threshold 0.70)" in body
+    assert (
+        "- success_pattern sp-1: confidence 0.50, support 34, success 85% vs baseline 60% "
+        "(below threshold 0.70)" in body
+    )
     assert "- tool_effectiveness te-1: confidence 0.82, support 34 (pattern no longer found)" in body
     assert [g.pattern_id for g in repo.require("diagnosis").guidelines] == ["sp-2"]
     assert git(repo.path, "tag", "--list", "diagnosis/v*").split() == [
-        "diagnosis/v1.0.0", "diagnosis/v1.0.1", "diagnosis/v1.0.2",
+        "diagnosis/v1.0.0",
+        "diagnosis/v1.0.1",
+        "diagnosis/v1.0.2",
     ]
 
 
@@ -130,7 +151,7 @@ def test_writer_refuses_mid_merge(repo: PromptsRepo) -> None:
     git(repo.path, "checkout", "-q", "main")
     (repo.path / "diagnosis.yaml").write_text("agent: diagnosis\nversion: 1.0.0\nbase_prompt: main\n")
     git(repo.path, "commit", "-qam", "main edit")
-    with pytest.raises(Exception):
+    with pytest.raises(subprocess.CalledProcessError):
         git(repo.path, "merge", "-q", "side")
     before = refs(repo)
     with pytest.raises(PromptsRepoError, match="middle of a merge"):
@@ -159,8 +180,10 @@ def test_writer_keeps_a_humans_concurrent_base_prompt_commit(repo: PromptsRepo) 
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     git(repo.path, "commit", "-qam", "Tighten the base prompt")
 
-    result = writer.write("diagnosis", [make_pattern(), make_pattern("fp-9", "failure_pattern", ("restart_pod",),
-                                                                    success_rate=0.1)])
+    result = writer.write(
+        "diagnosis",
+        [make_pattern(), make_pattern("fp-9", "failure_pattern", ("restart_pod",), success_rate=0.1)],
+    )
     assert result.version == "1.0.2"
     now = repo.require("diagnosis")
     assert now.base_prompt == "You are a careful SRE agent.\nAlways check pods first.\n"
@@ -168,15 +191,20 @@ def test_writer_keeps_a_humans_concurrent_base_prompt_commit(repo: PromptsRepo) 
     assert git(repo.path, "log", "-2", "--format=%an", "main").splitlines() == ["otel-meta", "Ada Human"]
     history = prompt_history(repo, "diagnosis")
     assert [(h.version, h.patterns_applied) for h in history] == [
-        ("1.0.0", ()), ("1.0.1", ("sp-1",)), ("1.0.1", ()), ("1.0.2", ("fp-9",)),
+        ("1.0.0", ()),
+        ("1.0.1", ("sp-1",)),
+        ("1.0.1", ()),
+        ("1.0.2", ("fp-9",)),
     ]
 
 
 def test_writer_rollback_restores_content_as_a_new_version(repo: PromptsRepo) -> None:
     writer = GuidelineWriter(repo)
     v101 = writer.write("diagnosis", [make_pattern()])
-    v102 = writer.write("diagnosis", [make_pattern(), make_pattern("fp-2", "failure_pattern", ("restart_pod",),
-                                                                  success_rate=0.1)])
+    v102 = writer.write(
+        "diagnosis",
+        [make_pattern(), make_pattern("fp-2", "failure_pattern", ("restart_pod",), success_rate=0.1)],
+    )
     result = writer.rollback("diagnosis", "1.0.1", reason="the new warning confused the agent")
     assert result.version == "1.0.3" and result.tag == "diagnosis/v1.0.3"
     assert [c.pattern_id for c in result.retired] == ["fp-2"]
@@ -192,8 +220,10 @@ def test_writer_rollback_restores_content_as_a_new_version(repo: PromptsRepo) ->
     diff = version_diff(repo, "diagnosis", "1.0.2", "v1.0.3")
     assert "-version: 1.0.2" in diff and "+version: 1.0.3" in diff and "-- text: Avoid restart_pod" in diff
     # a manual rollback does not block the pattern: it can be applied again
-    assert writer.write("diagnosis", [make_pattern(), make_pattern("fp-2", "failure_pattern", ("restart_pod",),
-                                                                  success_rate=0.1)]).changed
+    assert writer.write(
+        "diagnosis",
+        [make_pattern(), make_pattern("fp-2", "failure_pattern", ("restart_pod",), success_rate=0.1)],
+    ).changed
 
 
 @pytest.mark.parametrize("name", ["Diagnosis", "-x", "a/b", "../etc", "a" * 65, "", "a b", "ä"])
@@ -230,9 +260,12 @@ def test_add_agent_and_learn_created_file(tmp_path: Path) -> None:
     result = GuidelineWriter(repo).write("fresh", [make_pattern(agent="fresh")])
     assert result.version == "1.0.1" and len(result.created_commits) == 2
     assert git(repo.path, "log", "-2", "--format=%s").splitlines() == [
-        "fresh v1.0.1: +1 guidelines, -0 retired", "fresh v1.0.0: add agent",
+        "fresh v1.0.1: +1 guidelines, -0 retired",
+        "fresh v1.0.0: add agent",
     ]
     assert repo.require("fresh", "fresh/v1.0.0").base_prompt == ""
-    assert git(repo.path, "rev-parse", "fresh/original^{commit}") == git(repo.path, "rev-parse", "fresh/v1.0.0^{commit}")
+    assert git(repo.path, "rev-parse", "fresh/original^{commit}") == git(
+        repo.path, "rev-parse", "fresh/v1.0.0^{commit}"
+    )
     assert repo.agents() == ["fresh", "triage"]
     assert re.fullmatch(r"[0-9a-f]{40}", str(result.commit))

@@ -39,27 +39,40 @@ def record_runs(store: SqliteStore, agent: str, specs: list[RunSpec], *, text: s
         if spec.version is not None:
             attributes[sc.OTEL_META_PROMPT_VERSION] = spec.version
         with tracer.start_as_current_span(f"invoke_agent {agent}", attributes=attributes) as root:
-            with tracer.start_as_current_span(f"think {agent}", attributes={
-                sc.GEN_AI_OPERATION_NAME: sc.OP_THINK, sc.GEN_AI_AGENT_NAME: agent,
-                sc.OTEL_META_THINKING_REASONING: text, sc.OTEL_META_THINKING_CHARS: len(text),
-            }):
+            with tracer.start_as_current_span(
+                f"think {agent}",
+                attributes={
+                    sc.GEN_AI_OPERATION_NAME: sc.OP_THINK,
+                    sc.GEN_AI_AGENT_NAME: agent,
+                    sc.OTEL_META_THINKING_REASONING: text,
+                    sc.OTEL_META_THINKING_CHARS: len(text),
+                },
+            ):
                 pass
             for i, tool in enumerate(spec.tools):
-                with tracer.start_as_current_span(f"execute_tool {tool}", attributes={
-                    sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: tool,
-                    sc.GEN_AI_TOOL_CALL_ID: f"call_{i}", sc.GEN_AI_TOOL_CALL_ARGUMENTS: f'{{"q": "{text}"}}',
-                    sc.GEN_AI_TOOL_CALL_RESULT: text,
-                }):
+                with tracer.start_as_current_span(
+                    f"execute_tool {tool}",
+                    attributes={
+                        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+                        sc.GEN_AI_TOOL_NAME: tool,
+                        sc.GEN_AI_TOOL_CALL_ID: f"call_{i}",
+                        sc.GEN_AI_TOOL_CALL_ARGUMENTS: f'{{"q": "{text}"}}',
+                        sc.GEN_AI_TOOL_CALL_RESULT: text,
+                    },
+                ):
                     pass
-            root.set_attribute(sc.OTEL_META_OUTCOME, sc.OUTCOME_SUCCESS if spec.success else sc.OUTCOME_FAILURE)
+            root.set_attribute(
+                sc.OTEL_META_OUTCOME, sc.OUTCOME_SUCCESS if spec.success else sc.OUTCOME_FAILURE
+            )
             root.set_attribute(sc.OTEL_META_SUBMISSION, text)
             if not spec.success:
                 root.set_status(Status(StatusCode.ERROR))
     provider.shutdown()
 
 
-def planted_runs(n: int, *, seed: int = 0, version: str | None = None, good_rate: float = 0.9,
-                 bad_rate: float = 0.15) -> list[RunSpec]:
+def planted_runs(
+    n: int, *, seed: int = 0, version: str | None = None, good_rate: float = 0.9, bad_rate: float = 0.15
+) -> list[RunSpec]:
     """Half the runs follow ``GOOD`` and mostly succeed, half follow ``BAD`` and mostly fail."""
     rng = random.Random(seed)
     specs = []
