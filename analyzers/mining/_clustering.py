@@ -11,8 +11,12 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfTransformer
+from threadpoolctl import threadpool_limits
 
 logger = logging.getLogger(__name__)
+
+#: Below this many rows k-means runs single-threaded.
+_THREADED_ROWS = 50_000
 
 
 class RunClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
@@ -52,9 +56,9 @@ class RunClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         n = X.shape[0]
         k = int(min(self.n_clusters, n // max(self.min_cluster_runs, 1)))
         self.n_clusters_ = max(k, 1)
-        self._tfidf_ = TfidfTransformer(sublinear_tf=True).fit(X)
-        self.idf_ = self._tfidf_.idf_
-        if self.n_clusters_ == 1 or X.shape[1] == 0:
+        self._tfidf_ = TfidfTransformer(sublinear_tf=True).fit(X) if n and X.shape[1] else None
+        self.idf_ = self._tfidf_.idf_ if self._tfidf_ is not None else np.zeros(X.shape[1])
+        if self.n_clusters_ == 1 or self._tfidf_ is None:
             self.n_clusters_ = 1
             self._kmeans_ = None
             self.cluster_centers_ = np.zeros((1, X.shape[1]))
@@ -69,20 +73,22 @@ class RunClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             n_init=3,
             random_state=self.random_state,
         )
-        with warnings.catch_warnings():
+        # On small inputs, starting OpenMP threads costs more than the work (20 ms per step).
+        with warnings.catch_warnings(), threadpool_limits(1 if fit_rows.shape[0] < _THREADED_ROWS else None):
             # Fewer distinct rows than clusters: k-means then leaves clusters empty, which is fine here.
             warnings.simplefilter("ignore", ConvergenceWarning)
             km.fit(fit_rows)
         self._kmeans_ = km
         self.cluster_centers_ = km.cluster_centers_
-        self.labels_ = km.predict(Z).astype(np.int32)
+        self.labels_ = self.predict(X)
         logger.debug("clustered %d runs into %d clusters", n, self.n_clusters_)
         return self
 
     def predict(self, X: sp.spmatrix) -> np.ndarray:
         """The nearest cluster of each row of ``X``."""
-        if not hasattr(self, "labels_"):
+        if not hasattr(self, "_kmeans_"):
             raise ValueError("this RunClusterer is not fitted yet; call fit() first")
-        if self._kmeans_ is None:
+        if self._kmeans_ is None or self._tfidf_ is None:
             return np.zeros(X.shape[0], dtype=np.int32)
-        return self._kmeans_.predict(self._tfidf_.transform(sp.csr_matrix(X))).astype(np.int32)
+        with threadpool_limits(1 if X.shape[0] < _THREADED_ROWS else None):
+            return self._kmeans_.predict(self._tfidf_.transform(sp.csr_matrix(X))).astype(np.int32)

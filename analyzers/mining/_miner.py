@@ -189,7 +189,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                     recommendations=recommendations,
                 )
             )
-        patterns.sort(key=lambda p: (-round(p.confidence, 6), p.type, -p.frequency, p.id))
+        patterns.sort(key=lambda p: (-p.confidence, p.type, -p.frequency, p.id))
         return patterns
 
     def _evidence(self, enc: EncodedRuns, c: Candidate) -> tuple[str, ...]:
