@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from analyzers.errors import InvalidAgentNameError, OtelMetaError
+from analyzers.errors import InvalidAgentNameError, OtelMetaError, PromptsRepoError
 from analyzers.guidelines.compare import VersionStats, compare_pair, version_stats
 from analyzers.guidelines.history import prompt_history
 from analyzers.guidelines.messages import PatternChange
@@ -142,8 +142,6 @@ def run_cycle(
     Raises ``PromptsRepoError`` (nothing written) when the repo is dirty or mid-merge/rebase.
     ``progress`` receives a short line as each agent starts (the CLI prints them to stderr).
     """
-    from analyzers.mining import mine_patterns
-
     started = _now()
     repo = prompts_repo if isinstance(prompts_repo, PromptsRepo) else PromptsRepo(prompts_repo)
     repo.check_writable()
@@ -159,56 +157,62 @@ def run_cycle(
     for agent in names:
         try:
             validate_agent_name(agent)
-        except InvalidAgentNameError as exc:
-            results.append(AgentCycleResult(agent, skipped=str(exc)))
-            continue
-        if progress is not None:
-            progress(f"{agent}: reading runs")
-        runs = [r for r in store.iter_runs(agent) if r.outcome is not None]
-        if len(runs) < min_traces:
             results.append(
-                AgentCycleResult(
-                    agent,
-                    len(runs),
-                    skipped=f"{len(runs)} runs with a known outcome, fewer than {min_traces}",
-                )
+                _cycle_agent(store, writer, agent, min_traces, auto_rollback, random_state, progress)
             )
-            continue
-        if auto_rollback:
-            rollback = _maybe_roll_back(writer, agent, runs, min_traces)
-            if rollback is not None:
-                results.append(
-                    AgentCycleResult(
-                        agent,
-                        len(runs),
-                        version=rollback[1].version,
-                        commit=rollback[1].commit,
-                        tag=rollback[1].tag,
-                        branch=rollback[1].branch,
-                        retired=rollback[1].retired,
-                        applied=rollback[1].applied,
-                        rollback=rollback[0],
-                    )
-                )
-                continue
-        if progress is not None:
-            progress(f"{agent}: mining {len(runs)} runs")
-        patterns = mine_patterns(runs, agent, random_state=random_state)
-        known_tools = {s.name for r in runs for s in r.steps if s.kind == "tool"}
-        try:
-            written = writer.write(agent, patterns, known_tools=known_tools)
-        except InvalidAgentNameError as exc:
-            results.append(AgentCycleResult(agent, len(runs), len(patterns), skipped=str(exc)))
-            continue
-        results.append(_result(agent, len(runs), len(patterns), written))
-        _logger.info(
-            "%s: %d runs, %d patterns, %s",
-            agent,
-            len(runs),
-            len(patterns),
-            f"v{written.version} {written.commit[:12]}" if written.commit else "no change",
-        )
+        except (InvalidAgentNameError, PromptsRepoError) as exc:
+            # one agent's bad file or a moved branch must not stop the other agents
+            _logger.warning("%s: skipped: %s", agent, exc)
+            results.append(AgentCycleResult(agent, skipped=str(exc)))
     return CycleReport(started, _now(), tuple(results))
+
+
+def _cycle_agent(
+    store: Store,
+    writer: GuidelineWriter,
+    agent: str,
+    min_traces: int,
+    auto_rollback: bool,
+    random_state: int,
+    progress: Callable[[str], None] | None,
+) -> AgentCycleResult:
+    from analyzers.mining import mine_patterns
+
+    if progress is not None:
+        progress(f"{agent}: reading runs")
+    runs = [r for r in store.iter_runs(agent) if r.outcome is not None]
+    if len(runs) < min_traces:
+        return AgentCycleResult(
+            agent, len(runs), skipped=f"{len(runs)} runs with a known outcome, fewer than {min_traces}"
+        )
+    if auto_rollback:
+        rollback = _maybe_roll_back(writer, agent, runs, min_traces)
+        if rollback is not None:
+            info, done = rollback
+            return AgentCycleResult(
+                agent,
+                len(runs),
+                version=done.version,
+                commit=done.commit,
+                tag=done.tag,
+                branch=done.branch,
+                retired=done.retired,
+                applied=done.applied,
+                rollback=info,
+            )
+    if progress is not None:
+        progress(f"{agent}: mining {len(runs)} runs")
+    patterns = mine_patterns(runs, agent, random_state=random_state)
+    known_tools = {s.name for r in runs for s in r.steps if s.kind == "tool"}
+    written = writer.write(agent, patterns, known_tools=known_tools)
+    _logger.info(
+        "%s: %d runs, %d patterns, %s",
+        agent,
+        len(runs),
+        len(patterns),
+        f"v{written.version} {written.commit[:12]}" if written.commit else "no change",
+    )
+    return _result(agent, len(runs), len(patterns), written)
 
 
 def _result(agent: str, runs: int, patterns: int, written: WriteResult) -> AgentCycleResult:

@@ -112,3 +112,16 @@ def test_cycle_does_not_roll_back_a_version_with_too_few_runs(store: SqliteStore
     result = run_cycle(store, repo, min_traces=10, auto_rollback=True).agents[0]
     assert result.rollback is None
     assert "roll back" not in git(repo.path, "log", "--format=%s", "main")
+
+
+def test_cycle_skips_an_agent_with_a_broken_file_and_goes_on(store: SqliteStore, tmp_path: Path) -> None:
+    record_runs(store, "broken", planted_runs(12))
+    record_runs(store, "diagnosis", planted_runs(20))
+    repo = PromptsRepo.init(tmp_path / "prompts")
+    (repo.path / "broken.yaml").write_text("agent: broken\nversion: one\n")
+    git(repo.path, "add", "broken.yaml")
+    git(repo.path, "commit", "-qm", "a hand-written file with a bad version")
+    report = run_cycle(store, repo, min_traces=10)
+    by_agent = {a.agent: a for a in report.agents}
+    assert "is not MAJOR.MINOR.PATCH" in str(by_agent["broken"].skipped)
+    assert by_agent["diagnosis"].commit is not None and by_agent["diagnosis"].version == "1.0.1"
