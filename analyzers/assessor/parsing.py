@@ -54,15 +54,12 @@ def _lookup(obj: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def _first_object(text: str) -> tuple[str, bool] | None:
-    """The first ``{...}`` in ``text`` and whether it is complete (string-aware brace matching)."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    depth = 0
+def _brackets(text: str) -> tuple[list[tuple[int, str]], bool]:
+    """The brackets of ``text`` outside JSON strings with their positions, and whether ``text`` ends
+    inside a string."""
+    marks: list[tuple[int, str]] = []
     in_string = escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
+    for i, ch in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -72,12 +69,21 @@ def _first_object(text: str) -> tuple[str, bool] | None:
                 in_string = False
         elif ch == '"':
             in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return text[start : i + 1], True
+        elif ch in "{}[]":
+            marks.append((i, ch))
+    return marks, in_string
+
+
+def _first_object(text: str) -> tuple[str, bool] | None:
+    """The first ``{...}`` in ``text`` and whether it is complete."""
+    start = text.find("{")
+    if start < 0:
+        return None
+    depth = 0
+    for i, ch in _brackets(text[start:])[0]:
+        depth += 1 if ch in "{[" else -1
+        if depth == 0:
+            return text[start : start + i + 1], True
     return text[start:], False
 
 
@@ -85,21 +91,12 @@ def _repair(fragment: str) -> Any:
     """Close a cut-off JSON object: finish the open string, drop a dangling member, close brackets."""
     candidate = fragment
     for _ in range(6):
+        marks, in_string = _brackets(candidate)
         stack: list[str] = []
-        in_string = escaped = False
-        for ch in candidate:
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch in "{[":
+        for _i, ch in marks:
+            if ch in "{[":
                 stack.append("}" if ch == "{" else "]")
-            elif ch in "}]" and stack:
+            elif stack:
                 stack.pop()
         closed = candidate.rstrip("\\") + ('"' if in_string else "")
         closed = re.sub(r"[,:]\s*$", "", closed.rstrip())
