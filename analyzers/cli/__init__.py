@@ -22,6 +22,7 @@ _COMMANDS = (
     "compare",
     "prompts",
     "status",
+    "demo",
 )
 
 

@@ -52,6 +52,12 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
 FAULTS_BY_NAME = {k.name: k for k in FAULT_KINDS}
 #: How often the right remediation works without its confirmation (a lucky guess of its parameters).
 UNCONFIRMED_FIX_RATE = 0.3
+#: Remediations that need a parameter, and the diagnostic tool (on the same service) that shows it.
+PARAMETER_SOURCES = {
+    "rollback_deployment": ("describe_deployment", "--to-revision"),
+    "patch_service": ("check_services", "--target-port"),
+    "scale_deployment": ("get_metrics", "--memory-limit"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class SimulatedCluster:
         self._metrics_timeout_rate = metrics_timeout_rate
         self.resolved = False
         self.confirmed = False
+        #: Diagnostic tools that have run (targeted ones on the faulty service only).
+        self.inspected: set[str] = set()
         #: The clue of the last successful diagnostic call (what a careful reader took from it).
         self.last_clue: Clue | None = None
 
@@ -124,6 +132,8 @@ class SimulatedCluster:
         confirms = tool == p.kind.confirm and on_target
         if confirms:
             self.confirmed = True
+        if on_target:
+            self.inspected.add(tool)
         if tool == "get_pods":
             return Observation(self._pods_text(kind), Clue(suspect=p.service))
         if tool == "get_logs":
@@ -145,10 +155,14 @@ class SimulatedCluster:
 
     # --- remediations ---------------------------------------------------------------------------------
     def remediate(self, tool: str, target: str | None) -> str:
-        """Apply a remediation. The incident is resolved by the right tool on the right target, with the
-        parameters its confirmation gave (or a lucky guess of them)."""
+        """Apply a remediation. A remediation that needs a parameter fails (``ToolFailure``) unless the
+        tool that shows it was run first; the incident is resolved by the right tool on the right
+        target, confirmed (or, for a restart, by luck)."""
         if target is None:
             raise ToolFailure(f"{tool} needs a target")
+        source = PARAMETER_SOURCES.get(tool)
+        if source is not None and source[0] not in self.inspected:
+            raise ToolFailure(f"{tool} {target}: missing {source[1]} (run {source[0]} first)")
         p = self.problem
         right = tool == p.kind.remediation and target == p.remediation_target
         informed = p.kind.confirm is None or self.confirmed or self._rng.random() < UNCONFIRMED_FIX_RATE

@@ -119,8 +119,6 @@ class SrePolicy:
         kind = state.kind
         if kind is not None and state.ready and self._rng.random() < cfg.correct_fix_when_confirmed:
             return self._fix(state, kind, "the finding is confirmed")
-        if kind is not None and kind.confirm in state.history and not state.ready:
-            return self._fix(state, kind, "the confirmation did not add anything")
         if last_step:
             if kind is not None:
                 return self._fix(state, kind, "out of time; acting on the finding")
@@ -134,7 +132,8 @@ class SrePolicy:
             if tool in state.history or self._warned(state, tool, planned=True):
                 continue
             return self._diagnose(state, tool, "following the recommended sequence")
-        if kind is not None and self._rng.random() < cfg.rash_with_finding:
+        if (kind is not None and self._rng.random() < cfg.rash_with_finding
+                and not self._warned(state, kind.remediation)):
             return self._fix(state, kind, "the logs are clear enough")
         if kind is None and self._rng.random() < cfg.rash_without_finding:
             return self._rash(state, "Restarting things usually helps; let me try a fix now.")

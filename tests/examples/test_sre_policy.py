@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from scipy.stats import fisher_exact
 
 from analyzers.guidelines.templates import guideline_text
 from analyzers.model import Pattern
-from examples.sre_agent.cluster import FAULT_KINDS, FAULTS_BY_NAME, TOOLS, Problem, SimulatedCluster, draw_problem
+from examples.sre_agent.cluster import (
+    FAULT_KINDS,
+    FAULTS_BY_NAME,
+    TOOLS,
+    Problem,
+    SimulatedCluster,
+    ToolFailure,
+    draw_problem,
+)
 from examples.sre_agent.episode import bare_tools, run_incident
 from examples.sre_agent.guidance import Guidance, parse_guidance
 from examples.sre_agent.policy import SrePolicy
@@ -74,11 +83,21 @@ def test_every_fault_is_resolved_by_the_protocol_then_its_remediation() -> None:
 
 def test_wrong_remediation_or_wrong_target_does_not_resolve() -> None:
     kind = FAULTS_BY_NAME["db_connection"]
-    for tool, target in (("restart_pod", "rate"), ("rollback_deployment", "mongodb-rate")):
-        cluster = SimulatedCluster(Problem("p", kind, "rate"), random.Random(0))
+    for tool, target in (("restart_pod", "rate"), ("scale_deployment", "mongodb-rate")):
+        cluster = SimulatedCluster(Problem("p", kind, "rate"), random.Random(0), metrics_timeout_rate=0.0)
         bare_tools()["check_services"](cluster, None)
-        bare_tools()[tool](cluster, target)
+        bare_tools()["get_metrics"](cluster, None)
+        assert "symptoms persist" in bare_tools()[tool](cluster, target)
         assert not cluster.resolved
+
+
+def test_remediation_without_its_parameter_fails_as_a_call() -> None:
+    cluster = SimulatedCluster(Problem("p", FAULTS_BY_NAME["bad_deployment"], "geo"), random.Random(0))
+    with pytest.raises(ToolFailure, match="missing --to-revision"):
+        bare_tools()["rollback_deployment"](cluster, "geo")
+    bare_tools()["describe_deployment"](cluster, "geo")
+    bare_tools()["rollback_deployment"](cluster, "geo")
+    assert cluster.resolved
 
 
 def test_logs_of_another_service_tell_nothing() -> None:
