@@ -102,7 +102,7 @@ class AnalyzerProcess:
             self._log.close()
         return proc.returncode
 
-    def __enter__(self) -> AnalyzerProcess:
+    def __enter__(self) -> AnalyzerProcess:  # noqa: PYI034 - Python 3.10 has no typing.Self
         self.start()
         return self
 

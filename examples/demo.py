@@ -19,9 +19,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import httpx
 
@@ -156,7 +157,7 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
                 "learn", "--db", str(db), "--prompts-repo", str(repo), "--agent", AGENT, "--json",
                 "--min-traces", str(config.min_traces), "--confidence-threshold", str(config.confidence_threshold),
             ))
-            agent_report = next((a for a in report["agents"] if a["agent"] == AGENT), {})
+            agent_report: dict[str, Any] = next((a for a in report["agents"] if a["agent"] == AGENT), {})
             learned = agent_report.get("version") if agent_report.get("commit") else None
             result = RoundResult(r, summary["prompt_version"], summary["episodes"], summary["successes"], learned,
                                  len(agent_report.get("applied", [])), len(agent_report.get("retired", [])))
@@ -193,7 +194,9 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
     echo("== where to look next")
     echo(f"  store:        {db}")
     echo(f"  prompts repo: {repo}")
-    for command in (
+    from analyzers.cli import _COMMANDS
+
+    commands = [
         f"otel-meta serve --db {db}                       # the analyzer again, REST on :4318",
         f"otel-meta runs --db {db} --agent {AGENT}",
         f"otel-meta compare --db {db} --agent {AGENT}",
@@ -201,7 +204,10 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
         f"otel-meta diff --prompts-repo {repo} --agent {AGENT} 1.0.0 {final.version}",
         f"otel-meta rollback --prompts-repo {repo} --agent {AGENT} --to 1.0.0",
         f"otel-meta learn --db {db} --prompts-repo {repo}",
-    ):
+    ]
+    if "patterns" in _COMMANDS:
+        commands.insert(2, f"otel-meta patterns --db {db} --agent {AGENT}")
+    for command in commands:
         echo(f"  {command}")
     echo(f"(demo finished in {time.monotonic() - started:.0f}s)")
     return DemoResult(db, repo, report_path, tuple(rounds), comparison, git_log, final.text)

@@ -12,9 +12,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import otel_meta.auto  # noqa: F401  (sets up the tracer provider from OTEL_* and instruments)
 import otel_meta
-
+import otel_meta.auto  # sets up the tracer provider from OTEL_* and instruments what it can
 from examples.sre_agent.cluster import NAMESPACE, TOOLS, Problem, SimulatedCluster, draw_problem
 from examples.sre_agent.episode import IncidentResult, ToolFunction, run_incident
 from examples.sre_agent.guidance import Guidance, parse_guidance

@@ -7,10 +7,16 @@ hands in functions decorated with ``@otel_meta.tool``) and bare (tests of the po
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
-from examples.sre_agent.cluster import Problem, SimulatedCluster, ToolFailure
+from examples.sre_agent.cluster import (
+    DIAGNOSTIC_TOOLS,
+    REMEDIATION_TOOLS,
+    Problem,
+    SimulatedCluster,
+    ToolFailure,
+)
 from examples.sre_agent.policy import Decision, EpisodeState, SrePolicy
 
 #: A tool as the agent calls it: (cluster, target) -> output text; raises ToolFailure on failure.
@@ -58,16 +64,19 @@ def run_incident(
     return IncidentResult(problem, cluster.resolved, tuple(state.history), submission)
 
 
+def _diagnostic(name: str) -> ToolFunction:
+    return lambda cluster, target: cluster.inspect(name, target).text
+
+
+def _remediation(name: str) -> ToolFunction:
+    return lambda cluster, target: cluster.remediate(name, target)
+
+
 def bare_tools() -> dict[str, ToolFunction]:
     """The tools without instrumentation (for tests and the policy's own checks)."""
-    from examples.sre_agent.cluster import DIAGNOSTIC_TOOLS, REMEDIATION_TOOLS
-
-    out: dict[str, ToolFunction] = {}
-    for name in DIAGNOSTIC_TOOLS:
-        out[name] = (lambda n: lambda c, t: c.inspect(n, t).text)(name)
-    for name in REMEDIATION_TOOLS:
-        out[name] = (lambda n: lambda c, t: c.remediate(n, t))(name)
-    return out
+    tools = {name: _diagnostic(name) for name in DIAGNOSTIC_TOOLS}
+    tools.update({name: _remediation(name) for name in REMEDIATION_TOOLS})
+    return tools
 
 
-__all__ = ["IncidentResult", "MAX_STEPS", "ToolFunction", "bare_tools", "run_incident"]
+__all__ = ["MAX_STEPS", "IncidentResult", "ToolFunction", "bare_tools", "run_incident"]

@@ -11,8 +11,8 @@ section in the order they appear, and classifies the line by its leading verb.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Collection
 
 _SECTION_HEADING = re.compile(r"^\s*(?:#+\s*)?learned guidelines\b", re.IGNORECASE)
 _NEXT_HEADING = re.compile(r"^\s*#{1,6}\s+\S")

@@ -149,9 +149,9 @@ class SrePolicy:
             n = len(sequence)
             if n == 1 and planned:
                 continue
-            if n == 1 or (len(state.history) >= n - 1 and tuple(state.history[-(n - 1):]) == sequence[:-1]):
-                if sequence[-1] == tool and self._rng.random() < self.config.respect_warning:
-                    return True
+            completes = n == 1 or (len(state.history) >= n - 1 and tuple(state.history[-(n - 1):]) == sequence[:-1])
+            if completes and sequence[-1] == tool and self._rng.random() < self.config.respect_warning:
+                return True
         return False
 
     def _pick_diagnostic(self, state: EpisodeState) -> str:

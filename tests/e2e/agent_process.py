@@ -14,9 +14,9 @@ import json
 import random
 import sys
 
-import otel_meta.auto  # noqa: F401
 from opentelemetry import trace
 
+import otel_meta.auto  # noqa: F401
 from examples.sre_agent.agent import handle_incident
 from examples.sre_agent.cluster import draw_problem
 from examples.sre_agent.guidance import Guidance

@@ -50,7 +50,7 @@ def test_guidelines_are_commits_and_the_final_prompt_uses_them(demo: DemoResult)
     assert "## Learned guidelines" in demo.final_prompt
     guideline_lines = demo.final_prompt.split("## Learned guidelines", 1)[1].strip().splitlines()
     assert guideline_lines and all(re.match(r"^- (Prefer|Use|Avoid|Think before) ", ln) for ln in guideline_lines)
-    assert [r.prompt_version for r in demo.rounds][0] == "1.0.0"
+    assert demo.rounds[0].prompt_version == "1.0.0"
     assert demo.rounds[-1].prompt_version != "1.0.0", "later rounds ran with learned guidelines"
 
 

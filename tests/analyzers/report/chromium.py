@@ -65,7 +65,7 @@ def rendered_dom(html_path: Path, work_dir: Path) -> RenderedPage:
         capture_output=True, text=True, timeout=90, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    match = re.search(r'<pre id="__measure">(.*?)</pre>', proc.stdout, re.S)
+    match = re.search(r'<pre id="__measure">(.*?)</pre>', proc.stdout, re.DOTALL)
     assert match, f"the measuring script did not run; stderr: {proc.stderr[-1000:]}"
     raw = match.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return RenderedPage(dom=proc.stdout, measure=json.loads(raw))
