@@ -16,7 +16,7 @@ from __future__ import annotations
 from analyzers.mining._clustering import RunClusterer
 from analyzers.mining._encoding import EncodedRuns, encode_runs
 from analyzers.mining._features import ToolSequenceFeaturizer
-from analyzers.mining._miner import PatternMiner, mine_patterns, pattern_id
+from analyzers.mining._miner import PatternMiner, mine_patterns, mine_store, pattern_id
 
 __all__ = [
     "EncodedRuns",
@@ -25,5 +25,6 @@ __all__ = [
     "ToolSequenceFeaturizer",
     "encode_runs",
     "mine_patterns",
+    "mine_store",
     "pattern_id",
 ]

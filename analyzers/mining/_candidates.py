@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from analyzers.mining._encoding import EncodedRuns
+from analyzers.mining._features import sorted_unique, unique_inverse
 from analyzers.mining._stats import rate_difference_p
 from analyzers.model import PatternType
 
@@ -294,8 +295,8 @@ def failure_candidates(data: MiningData) -> list[Candidate]:
     codes.append(2 * V + tool[prev - 1] * V + tool[prev])
     r = np.concatenate(rows)
     c = np.concatenate(codes)
-    uniq, inverse = np.unique(c, return_inverse=True)
-    key = np.unique(r * max(len(uniq), 1) + inverse)
+    uniq, inverse = unique_inverse(c)
+    key = sorted_unique(r * max(len(uniq), 1) + inverse)
     rr, cc = np.divmod(key, max(len(uniq), 1))
     matrix = sp.csc_matrix(
         (np.ones(len(key), dtype=np.float32), (rr, cc)), shape=(enc.n_runs, len(uniq))

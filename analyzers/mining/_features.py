@@ -48,6 +48,24 @@ def _as_encoded(X: SequencesLike) -> EncodedRuns:
     )
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (a sort-based ``np.unique``: much faster on large integer arrays
+    than numpy 2's hash-based one)."""
+    a = np.sort(values, kind="stable" if values.dtype.kind not in "iu" else "quicksort")
+    if a.shape[0] == 0:
+        return a
+    keep = np.empty(a.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sorted_unique(values)`` and the index of each value in it."""
+    uniq = sorted_unique(values)
+    return uniq, np.searchsorted(uniq, values)
+
+
 def ngram_codes(tool: np.ndarray, step_run: np.ndarray, n: int, base: int) -> tuple[np.ndarray, np.ndarray]:
     """The run index and integer code (``sum t_k * base**(n-1-k)``) of every n-gram inside a run.
 
@@ -67,7 +85,7 @@ def ngram_codes(tool: np.ndarray, step_run: np.ndarray, n: int, base: int) -> tu
 
 def binary_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
     """A 0/1 CSR matrix with a one at each (row, col) pair (duplicates collapse)."""
-    key = np.unique(rows.astype(np.int64) * max(n_cols, 1) + cols)
+    key = sorted_unique(rows.astype(np.int64) * max(n_cols, 1) + cols)
     r, c = np.divmod(key, max(n_cols, 1))
     data = np.ones(key.shape[0], dtype=np.float32)
     return sp.csr_matrix((data, (r, c)), shape=(n_rows, n_cols))
@@ -132,8 +150,8 @@ class ToolSequenceFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
         pairs: list[tuple[np.ndarray, np.ndarray, int]] = []
         for n in range(lo, hi + 1):
             runs, code = ngram_codes(tool, step_run, n, base)
-            uniq, inverse = np.unique(code, return_inverse=True)
-            pair_key = np.unique(runs * max(len(uniq), 1) + inverse)
+            uniq, inverse = unique_inverse(code)
+            pair_key = sorted_unique(runs * max(len(uniq), 1) + inverse)
             df = np.bincount(pair_key % max(len(uniq), 1), minlength=len(uniq))
             keep = df >= threshold
             kept_codes.append(uniq[keep])

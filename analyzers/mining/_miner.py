@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from analyzers.errors import UnknownAgentError
 from analyzers.mining._candidates import (
     Candidate,
     MiningData,
@@ -24,6 +25,7 @@ from analyzers.mining._performance import hotspot_candidates, long_run_candidate
 from analyzers.mining._stats import holm_adjust, type_weights
 from analyzers.mining._templates import describe
 from analyzers.model import Pattern, Run
+from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -227,3 +229,24 @@ def mine_patterns(runs: Iterable[Run], agent: str, *, random_state: int = 0) -> 
     """The patterns of ``agent``'s runs (other agents' runs and runs without an outcome are skipped),
     most confident first. See ``PatternMiner`` for the statistic behind ``confidence``."""
     return PatternMiner(random_state=random_state, agent=agent).fit(runs).patterns_
+
+
+def mine_store(
+    store: Store, agent: str | None = None, *, min_confidence: float = 0.0, random_state: int = 0
+) -> list[Pattern]:
+    """Mine the runs in ``store`` now: one agent's, or every agent's (each agent mined on its own).
+
+    Raises ``UnknownAgentError`` when ``agent`` has no runs in the store.
+    """
+    agents = store.agents()
+    if agent is not None:
+        if agent not in agents:
+            raise UnknownAgentError(
+                f"no runs of agent {agent!r} in the store; agents with runs: {', '.join(agents) or 'none'}"
+            )
+        agents = [agent]
+    patterns: list[Pattern] = []
+    for name in agents:
+        found = mine_patterns(store.iter_runs(name), name, random_state=random_state)
+        patterns.extend(p for p in found if p.confidence >= min_confidence)
+    return patterns

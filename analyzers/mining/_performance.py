@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from analyzers.mining._candidates import Candidate, Members, MiningData, association, mask_candidate
+from analyzers.mining._features import sorted_unique
 from analyzers.mining._stats import binomial_tail_p
 
 #: A tool is a hot spot when more than this share of its calls is slower than the other tools' p95.
@@ -115,7 +116,7 @@ def loop_candidates(data: MiningData) -> list[Candidate]:
     if not len(idx):
         return []
     V = max(len(enc.tools), 1)
-    key = np.unique(step_run[idx] * V + tool[idx])
+    key = sorted_unique(step_run[idx] * V + tool[idx].astype(np.int64))
     rr, cc = np.divmod(key, V)
     matrix = sp.csc_matrix((np.ones(len(key), dtype=np.float32), (rr, cc)), shape=(enc.n_runs, V))
     return [

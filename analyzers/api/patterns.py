@@ -1,0 +1,45 @@
+"""REST route for mined patterns.
+
+- ``GET /api/patterns?agent=&min_confidence=``: mines the store's runs now and returns the patterns
+  as a JSON list of ``Pattern.to_json()`` (the ``otel-meta patterns --json`` shape), most confident
+  first per agent; 404 for an agent without runs, 400 for a bad ``min_confidence``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from analyzers.api.routing import HttpError, Request, Response, Route, json_response
+from analyzers.errors import UnknownAgentError
+
+if TYPE_CHECKING:
+    from analyzers.api.context import ServiceContext
+
+
+def _min_confidence(request: Request) -> float:
+    raw = request.query.get("min_confidence") or request.query.get("minConfidence")
+    if raw in (None, ""):
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise HttpError(400, f"min_confidence must be a number in [0, 1], not {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise HttpError(400, f"min_confidence must be in [0, 1], not {value}")
+    return value
+
+
+def list_patterns(request: Request, context: ServiceContext) -> Response:
+    from analyzers.mining import mine_store
+
+    agent = request.query.get("agent") or None
+    min_confidence = _min_confidence(request)
+    try:
+        patterns = mine_store(context.store, agent, min_confidence=min_confidence)
+    except UnknownAgentError as exc:
+        raise HttpError(404, str(exc)) from None
+    return json_response([p.to_json() for p in patterns])
+
+
+def routes() -> list[Route]:
+    return [Route("GET", "/api/patterns", list_patterns)]

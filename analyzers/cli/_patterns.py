@@ -1,0 +1,57 @@
+"""``otel-meta patterns``: mine the runs in a store now and print the patterns."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "patterns",
+        help="mine the stored runs and print the patterns",
+        description="Mine the runs in a store (no prompts repository needed) and print the patterns, "
+        "most confident first. Confidence is one minus a weighted-Holm-adjusted one-sided p-value "
+        "(see docs/mining.md).",
+    )
+    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--agent", default=None, help="only this agent (default: every agent)")
+    parser.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
+                        help="only patterns with confidence >= X (0..1, default 0)")
+    parser.add_argument("--json", action="store_true", help="print JSON (a list of patterns)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzers.errors import UnknownAgentError
+    from analyzers.mining import mine_store
+    from analyzers.store.sqlite import SqliteStore
+
+    if not args.db.exists():
+        print(f"otel-meta patterns: no store at {args.db} (import runs or start 'otel-meta serve --db "
+              f"{args.db}' first)", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.min_confidence <= 1.0:
+        print("otel-meta patterns: --min-confidence must be between 0 and 1", file=sys.stderr)
+        return 2
+    with SqliteStore(args.db) as store:
+        try:
+            patterns = mine_store(store, args.agent, min_confidence=args.min_confidence)
+        except UnknownAgentError as exc:
+            print(f"otel-meta patterns: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps([p.to_json() for p in patterns], indent=2))
+        return 0
+    if not patterns:
+        print("no patterns")
+        return 0
+    print(f"{'CONF':>6}  {'TYPE':19}  {'AGENT':18}  {'RUNS':>6}  {'SUCCESS':>7}  {'BASE':>5}  TOOLS")
+    for p in patterns:
+        print(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {p.frequency:6d}  {p.success_rate:7.0%}  "
+              f"{p.baseline_success_rate:5.0%}  {' -> '.join(p.tools) or '-'}")
+        print(f"        {p.description}")
+    return 0
