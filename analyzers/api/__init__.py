@@ -9,6 +9,7 @@ from analyzers.api.routing import HttpError, Request, Response, Route, json_resp
 #: The REST modules; each has ``routes() -> list[Route]``.
 _MODULES = (
     "analyzers.api.runs",
+    "analyzers.api.patterns",
     "analyzers.api.meta_agent",
     "analyzers.api.assessments",
     "analyzers.api.prompts",

@@ -15,6 +15,8 @@ from typing import Sequence
 _COMMANDS = (
     "serve",
     "runs",
+    "patterns",
+    "import",
     "learn",
     "history",
     "diff",
