@@ -80,7 +80,7 @@ class AnalyzerProcess:
             match = LISTENING_RE.match(line)
             if match:
                 self.listening = Listening(match["http"], match["grpc"], match["db"])
-                logger.info("analyzer listening on %s", self.listening.base_url)
+                logger.debug("analyzer listening on %s", self.listening.base_url)
                 return self.listening
 
     def stop(self, timeout: float = 30.0) -> int | None:

@@ -8,6 +8,7 @@ install) and says so clearly when it is not there.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         print("otel-meta demo: the demo needs the source tree's examples/ package, which is not installed; "
               "run `make demo` in a checkout of the repository", file=sys.stderr)
         return 2
+    # The demo prints its own progress; per-request client logs would drown it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from examples.demo import main
