@@ -1,7 +1,8 @@
 """Does the heuristic judge's score separate successful from failed runs? ROC AUC per dataset.
 
-Imports the two real datasets with H3's importers (``analyzers.importers.tau_bench`` and
-``analyzers.importers.mini_swe_agent``), assembles their runs, scores each run with the heuristic judge
+Imports the two real datasets with the importers (``analyzers.importers.tau_bench`` and
+``analyzers.importers.mini_swe_agent``) as spans into a temporary SQLite store, reads the runs the
+conventions layer assembles from them, scores each run with the heuristic judge
 (``analyzers.assessor.heuristic.score_run``, which never reads the outcome; the effort baseline is the
 median tool calls of the dataset's runs, as the store would give it), and prints the ROC AUC of the
 score against the published outcome (0.5 = chance), with a 95% bootstrap interval (2000 resamples,
@@ -18,15 +19,15 @@ import math
 import random
 import statistics
 import sys
+import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from analyzers.assessor import RunEvidence
 from analyzers.assessor.heuristic import median_tool_steps, score_run
-from analyzers.model import Run, SpanRecord
+from analyzers.model import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 TAU = "tau-bench-airline-gpt4o/historical_trajectories/gpt-4o-airline.json"
@@ -60,18 +61,15 @@ def bootstrap(scores: Sequence[float], labels: Sequence[bool], n: int = 2000, se
     return values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
 
 
-def as_runs(items: Iterable[Any]) -> list[Run]:
-    """Runs from an importer's output: ``Run`` objects, or ``SpanRecord``s assembled per trace."""
-    items = list(items)
-    if items and isinstance(items[0], Run):
-        return items
-    from analyzers.conventions import assemble_run
+def stored_runs(imported: Iterable[Any], folder: Path, name: str) -> list[Run]:
+    """The runs as the analyzer sees them: spans written into a SQLite store, runs read back."""
+    from analyzers.importers import export_runs
+    from analyzers.store.exporter import StoreSpanExporter
+    from analyzers.store.sqlite import SqliteStore
 
-    by_trace: dict[str, list[SpanRecord]] = defaultdict(list)
-    for span in items:
-        by_trace[span.trace_id].append(span)
-    runs = [assemble_run(spans) for spans in by_trace.values()]
-    return [r for r in runs if r is not None]
+    with SqliteStore(folder / f"{name}.db") as store:
+        export_runs(imported, StoreSpanExporter(store), service_name=name)
+        return [r for agent in store.agents() for r in store.iter_runs(agent)]
 
 
 def report(name: str, runs: list[Run]) -> None:
@@ -107,8 +105,12 @@ def main() -> int:
     from analyzers.importers import mini_swe_agent, tau_bench
 
     start = time.perf_counter()
-    report("tau-bench-airline (GPT-4o)", as_runs(tau_bench.load_runs(args.datasets / TAU)))
-    report("mini-swe-agent (SWE-bench Verified, Gemini 3 Pro)", as_runs(mini_swe_agent.load_runs(args.datasets / SWE)))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        report("tau-bench-airline (GPT-4o)",
+               stored_runs(tau_bench.load_runs(args.datasets / TAU), folder, "tau"))
+        report("mini-swe-agent (SWE-bench Verified, Gemini 3 Pro)",
+               stored_runs(mini_swe_agent.load_runs(args.datasets / SWE), folder, "swe"))
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 
