@@ -167,18 +167,18 @@ def ask(config: JudgeConfig, user_prompt: str) -> LlmAnswer:
     """Ask the configured endpoint for a verdict; raise ``JudgeError`` on an endpoint error."""
     import openai
 
-    client = openai.OpenAI(
-        base_url=config.base_url,
-        api_key=config.api_key or "not-needed",
-        timeout=config.timeout,
-        max_retries=config.max_retries,
-    )
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": user_prompt},
     ]
     where = f"LLM judge {config.model!r} at {config.base_url}"
     formats = _formats_to_try(config)
+    client = openai.OpenAI(
+        base_url=config.base_url,
+        api_key=config.api_key or "not-needed",
+        timeout=config.timeout,
+        max_retries=config.max_retries,
+    )
     try:
         for i, mode in enumerate(formats):
             kwargs: dict[str, Any] = {}
@@ -210,6 +210,8 @@ def ask(config: JudgeConfig, user_prompt: str) -> LlmAnswer:
         ) from exc
     except openai.APIError as exc:
         raise JudgeError(f"{where} could not be reached: {exc}. Check OTEL_META_JUDGE_BASE_URL.") from exc
+    finally:
+        client.close()
     if not completion.choices:
         raise JudgeError(f"{where} returned no choices")
     choice = completion.choices[0]
