@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
                             help="analyzer base URL, e.g. http://127.0.0.1:4318 (/v1/traces is appended)")
         target.add_argument("--db", type=Path, metavar="PATH", help="write into this SQLite store")
         p.add_argument("--token", default=None, help="bearer token for the analyzer (with --endpoint)")
+        p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="give up sending a batch after this long, retries included (default 30)")
         p.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.endpoint.startswith(("http://", "https://")):
             print(f"otel-meta import: --endpoint must be an http(s) URL, not {args.endpoint!r}", file=sys.stderr)
             return 2
-        exporter = otlp_exporter(args.endpoint, token=args.token)
+        exporter = otlp_exporter(args.endpoint, token=args.token, timeout=args.timeout)
         summary = export_runs(runs, exporter, service_name=service)
         target = args.endpoint
     else:

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 AGENT = "mini-swe-agent"
 _NS = 1_000_000_000
+_THOUGHT_NS = 1_000_000
 _BASH = re.compile(r"```bash\s*\n(.*?)\n?```", re.DOTALL)
 _RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 _TIMEOUT = re.compile(r"The last command <command>.*?</command> timed out", re.DOTALL)
@@ -84,14 +85,17 @@ def _instance(path: Path, root: Path, outcomes: dict[str, bool]) -> ImportedRun:
         end = turns[i + 1][0] * _NS if i + 1 < len(turns) else start
         thought = text.split("```", 1)[0]
         thought = thought.removeprefix("THOUGHT:")
-        steps.append(ImportedStep("thinking", "THOUGHT", True, start, start, chars=len(thought.strip())))
+        steps.append(ImportedStep("thinking", "think", True, start, start, chars=len(thought.strip())))
         commands = _BASH.findall(text)
         if len(commands) != 1:
             continue  # a format error: no command was executed
         words = commands[0].split()
         name = tool_name(words[0]) if words else "empty"
         error = _error_type(observation)
-        steps.append(ImportedStep("tool", name, error is None, start, max(end, start), error))
+        # The command runs after the thought: start it a millisecond later, so the order survives
+        # assembly by start time.
+        begin = start + _THOUGHT_NS
+        steps.append(ImportedStep("tool", name, error is None, begin, max(end, begin), error))
     start_ns = turns[0][0] * _NS if turns else 0
     end_ns = turns[-1][0] * _NS if turns else 0
     return ImportedRun(
