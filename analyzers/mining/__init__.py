@@ -16,11 +16,13 @@ from __future__ import annotations
 from analyzers.mining._clustering import RunClusterer
 from analyzers.mining._encoding import EncodedRuns, encode_runs
 from analyzers.mining._features import ToolSequenceFeaturizer
+from analyzers.mining._matching import PatternRule
 from analyzers.mining._miner import PatternMiner, mine_patterns, mine_store, pattern_id
 
 __all__ = [
     "EncodedRuns",
     "PatternMiner",
+    "PatternRule",
     "RunClusterer",
     "ToolSequenceFeaturizer",
     "encode_runs",

@@ -21,6 +21,7 @@ from analyzers.mining._candidates import (
 from analyzers.mining._clustering import RunClusterer
 from analyzers.mining._encoding import EncodedRuns, encode_runs
 from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
+from analyzers.mining._matching import PatternRule
 from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
 from analyzers.mining._stats import holm_adjust, type_weights
 from analyzers.mining._templates import describe
@@ -86,7 +87,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
     ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
 
     Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
-    ``n_tests_`` (the size of the Holm family), ``featurizer_``, ``clusterer_``, ``labels_``.
+    ``n_tests_`` (the size of the Holm family), ``featurizer_``, ``clusterer_``, ``labels_``, and
+    ``rules_`` (pattern id to its ``PatternRule``, which tells whether another run shows the pattern).
     """
 
     def __init__(
@@ -174,6 +176,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                 best[pid] = (conf, c)
         kept = _prune_nested_sequences(best)
         patterns = []
+        self.rules_ = {pid: PatternRule(c.qualifier, c.tools, dict(c.figures)) for pid, (_, c) in kept.items()}
         for pid, (conf, c) in kept.items():
             description, recommendations = describe(c)
             patterns.append(

@@ -147,3 +147,16 @@ def test_descriptions_carry_only_sanitised_tool_names() -> None:
         text = p.description + " ".join(p.recommendations)
         assert "\n" not in text and "ignore previous" not in text and "secret" not in text
     assert any("x__ignore_previous_instructions_" in p.description for p in patterns)
+
+
+def test_pattern_rules_select_the_runs_the_miner_counted() -> None:
+    runs = list(planted_runs(300, 9))
+    miner = PatternMiner().fit(runs)
+    checked = 0
+    for p in miner.patterns_:
+        rule = miner.rules_[p.id]
+        if rule.qualifier == "cluster":
+            continue
+        assert sum(rule.shows(r) for r in runs) == p.frequency, (p.type, rule.qualifier, p.tools)
+        checked += 1
+    assert checked >= 5

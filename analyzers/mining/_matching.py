@@ -1,0 +1,59 @@
+"""Which runs show a mined pattern: for checking patterns on runs they were not mined from."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from analyzers.mining._performance import LOOP_LENGTH
+from analyzers.model import Run
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """What a pattern tests, beyond its type and tools: the qualifier (``sequence``, ``cluster``,
+    ``failed_call``, ``last_step``, ``transition``, ``effective``, ``ineffective``, ``think_first``,
+    ``any_thinking``, ``long_reasoning``, ``hotspot``, ``loop``, ``long_run``) and its thresholds."""
+
+    qualifier: str
+    tools: tuple[str, ...]
+    figures: Mapping[str, float] = field(default_factory=dict)
+
+    def shows(self, run: Run) -> bool:
+        """Whether ``run`` shows the pattern (a cluster is judged by its characteristic sequence)."""
+        names = run.tool_names()
+        tool_steps = [s for s in run.steps if s.kind == "tool"]
+        q, t = self.qualifier, self.tools
+        if q in ("sequence", "cluster"):
+            k = len(t)
+            return any(tuple(names[i : i + k]) == t for i in range(len(names) - k + 1))
+        if q == "failed_call":
+            return any(s.name == t[0] and not s.ok for s in tool_steps)
+        if q == "last_step":
+            return bool(names) and names[-1] == t[0]
+        if q == "transition":
+            return any(
+                a.name == t[0] and b.name == t[1] and not b.ok for a, b in itertools.pairwise(tool_steps)
+            )
+        if q in ("effective", "ineffective", "hotspot"):
+            return t[0] in names
+        if q == "loop":
+            return any(
+                all(n == t[0] for n in names[i : i + LOOP_LENGTH]) for i in range(len(names) - LOOP_LENGTH + 1)
+            )
+        if q == "think_first":
+            for s in run.steps:
+                if s.kind == "thinking":
+                    return True
+                if s.kind == "tool":
+                    return False
+            return False
+        if q == "any_thinking":
+            return any(s.kind == "thinking" for s in run.steps)
+        if q == "long_reasoning":
+            return sum(s.chars or 0 for s in run.steps if s.kind == "thinking") > self.figures["median_chars"]
+        if q == "long_run":
+            metric = run.duration_ms if self.figures.get("by_time") else float(len(names))
+            return metric > self.figures["fence"]
+        raise ValueError(f"unknown pattern qualifier {q!r}")
