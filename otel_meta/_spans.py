@@ -129,7 +129,7 @@ def start_llm_span(
                              attributes=attrs, start_time=start_time)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LlmResult:
     """What an LLM call answered, as the contract records it. ``output_messages`` is the captured JSON
     of the output messages (``None`` with capture off)."""
@@ -148,23 +148,23 @@ class LlmResult:
 
 def set_llm_result(span: Span, result: LlmResult, *, on_span: bool = True) -> None:
     """Write an LLM call's response attributes (``on_span=False`` keeps captured output off the span)."""
-    if result.response_model is not None:
-        span.set_attribute(sc.GEN_AI_RESPONSE_MODEL, result.response_model)
-    if result.response_id is not None:
-        span.set_attribute(sc.GEN_AI_RESPONSE_ID, result.response_id)
-    if result.input_tokens is not None:
-        span.set_attribute(sc.GEN_AI_USAGE_INPUT_TOKENS, result.input_tokens)
-    if result.output_tokens is not None:
-        span.set_attribute(sc.GEN_AI_USAGE_OUTPUT_TOKENS, result.output_tokens)
-    if result.reasoning_tokens is not None:
-        span.set_attribute(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, result.reasoning_tokens)
+    attributes: dict[str, object] = {
+        sc.OTEL_META_RESPONSE_TOOL_CALLS: list(result.tool_calls),
+        sc.OTEL_META_RESPONSE_TOOL_CALL_IDS: list(result.tool_call_ids),
+        sc.OTEL_META_REASONING_CHARS: result.reasoning_chars,
+    }
+    for key, value in ((sc.GEN_AI_RESPONSE_MODEL, result.response_model),
+                       (sc.GEN_AI_RESPONSE_ID, result.response_id),
+                       (sc.GEN_AI_USAGE_INPUT_TOKENS, result.input_tokens),
+                       (sc.GEN_AI_USAGE_OUTPUT_TOKENS, result.output_tokens),
+                       (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, result.reasoning_tokens)):
+        if value is not None:
+            attributes[key] = value
     if result.finish_reasons:
-        span.set_attribute(sc.GEN_AI_RESPONSE_FINISH_REASONS, list(result.finish_reasons))
-    span.set_attribute(sc.OTEL_META_RESPONSE_TOOL_CALLS, list(result.tool_calls))
-    span.set_attribute(sc.OTEL_META_RESPONSE_TOOL_CALL_IDS, list(result.tool_call_ids))
-    span.set_attribute(sc.OTEL_META_REASONING_CHARS, result.reasoning_chars)
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(result.finish_reasons)
     if on_span and result.output_messages is not None:
-        span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, result.output_messages)
+        attributes[sc.GEN_AI_OUTPUT_MESSAGES] = result.output_messages
+    span.set_attributes(attributes)  # type: ignore[arg-type]
 
 
 def add_inference_details(span: Span, input_messages: str | None, output_messages: str | None) -> None:

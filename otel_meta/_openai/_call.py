@@ -15,14 +15,14 @@ from otel_meta._guard import internal_error
 class LlmCall:
     """An LLM call in flight. ``finish``/``fail`` end the span; whichever comes first wins."""
 
-    __slots__ = ("span", "policy", "input_messages", "_ended", "_lock")
+    __slots__ = ("span", "policy", "input_messages", "_ended")
+    _lock = threading.Lock()  # shared: the critical section is one flag
 
     def __init__(self, span: Span, policy: ContentPolicy, input_messages: str | None) -> None:
         self.span = span
         self.policy = policy
         self.input_messages = input_messages
         self._ended = False
-        self._lock = threading.Lock()
 
     def _claim(self) -> bool:
         with self._lock:
