@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import SpanKind
 
 from otel_meta import _runtime, _spans
 from otel_meta import semconv as sc
@@ -35,7 +36,7 @@ _warned_no_agent: list[bool] = []
 class _ToolStep:
     """Starts and ends the ``execute_tool`` span of one decorated tool."""
 
-    __slots__ = ("name", "span_name", "attributes", "fn", "_signature")
+    __slots__ = ("_signature", "attributes", "fn", "name", "span_name")
 
     def __init__(self, fn: Callable[..., Any], name: str) -> None:
         self.fn = fn

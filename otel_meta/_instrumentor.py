@@ -10,7 +10,8 @@ patched.
 
 from __future__ import annotations
 
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from otel_meta import _setup
 

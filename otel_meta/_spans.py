@@ -9,15 +9,14 @@ The decorators, the seed recorder, the openai wrappers and the dataset importers
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_meta import semconv as sc
 from otel_meta._problem import ProblemContext
-
 
 
 def start_agent_span(

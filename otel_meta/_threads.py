@@ -8,8 +8,9 @@ through ``submit`` too; tasks and ``asyncio.to_thread`` copy the context themsel
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from otel_meta import _patching, _runtime
 

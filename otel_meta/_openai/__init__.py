@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import wrapt
 from opentelemetry import context as otel_context

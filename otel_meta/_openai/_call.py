@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry.trace import Span
 
@@ -15,7 +16,7 @@ from otel_meta._guard import internal_error
 class LlmCall:
     """An LLM call in flight. ``finish``/``fail`` end the span; whichever comes first wins."""
 
-    __slots__ = ("span", "policy", "input_messages", "_ended")
+    __slots__ = ("_ended", "input_messages", "policy", "span")
     _lock = threading.Lock()  # shared: the critical section is one flag
 
     def __init__(self, span: Span, policy: ContentPolicy, input_messages: str | None) -> None:

@@ -65,7 +65,7 @@ def chat_result(response: Any, policy: ContentPolicy) -> LlmResult:
 
 
 class _Choice:
-    __slots__ = ("finish", "reasoning", "text", "calls")
+    __slots__ = ("calls", "finish", "reasoning", "text")
 
     def __init__(self) -> None:
         self.finish: str | None = None
@@ -78,7 +78,7 @@ class ChatAccumulator:
     """Collects a chat stream's chunks: model, id, usage, per-choice finish reason, reasoning, text and
     tool calls (names and ids always; text and arguments only with capture on)."""
 
-    __slots__ = ("capture", "model", "response_id", "usage", "choices", "reasoning_chars")
+    __slots__ = ("capture", "choices", "model", "reasoning_chars", "response_id", "usage")
 
     def __init__(self, capture: bool) -> None:
         self.capture = capture

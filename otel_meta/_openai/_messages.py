@@ -6,7 +6,8 @@ content capture is on. Every accessor tolerates dicts and openai's pydantic obje
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from otel_meta import semconv as sc
 

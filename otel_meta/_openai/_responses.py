@@ -76,7 +76,7 @@ def response_result(response: Any, policy: ContentPolicy) -> LlmResult:
 class ResponsesAccumulator:
     """Collects a Responses stream: the final response when it arrives, else the finished items."""
 
-    __slots__ = ("response", "items", "final")
+    __slots__ = ("final", "items", "response")
 
     def __init__(self, capture: bool) -> None:
         self.response: Any = None

@@ -45,7 +45,7 @@ class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
         self.__wrapped__.__enter__()
         return self
 
-    def __exit__(self, *exc_info: Any) -> Any:
+    def __exit__(self, *exc_info: object) -> Any:
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
@@ -90,7 +90,7 @@ class TracedAsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         await self.__wrapped__.__aenter__()
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> Any:
+    async def __aexit__(self, *exc_info: object) -> Any:
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:

@@ -48,10 +48,10 @@ class HttpReceiver:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 received.add(body, dict(self.headers))
                 data = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
@@ -86,7 +86,7 @@ class GrpcReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self._server.start()
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC name
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.received.add(request.SerializeToString(), dict(context.invocation_metadata()))
         return trace_service_pb2.ExportTraceServiceResponse()
 

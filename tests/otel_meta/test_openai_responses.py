@@ -11,7 +11,13 @@ from opentelemetry.trace import StatusCode
 
 from otel_meta import semconv as sc
 from tests.otel_meta.conftest import only_span
-from tests.support.openai_server import JsonReply, OpenAIStandIn, SseReply, responses_body, responses_stream_events
+from tests.support.openai_server import (
+    JsonReply,
+    OpenAIStandIn,
+    SseReply,
+    responses_body,
+    responses_stream_events,
+)
 
 
 def _client(server: OpenAIStandIn) -> openai.OpenAI:
