@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -61,6 +61,23 @@ def server(_stand_in: OpenAIStandIn) -> OpenAIStandIn:
     _stand_in.replies.clear()
     _stand_in.requests.clear()
     return _stand_in
+
+
+_OPENED: list[Any] = []
+T = TypeVar("T")
+
+
+def track(client: T) -> T:
+    """Register an openai client to be closed after the test (no pooled socket is left to the GC)."""
+    _OPENED.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def spans_named(exporter: InMemorySpanExporter, prefix: str) -> list[ReadableSpan]:

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_meta import semconv as sc
-from tests.otel_meta.conftest import only_span
+from tests.otel_meta.conftest import only_span, track
 from tests.support.openai_server import (
     JsonReply,
     OpenAIStandIn,
@@ -26,7 +26,7 @@ MESSAGES = [{"role": "user", "content": "Why is checkout slow?"}]
 
 
 def _client(server: OpenAIStandIn) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+    return track(openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0))
 
 
 def _async_client(server: OpenAIStandIn) -> openai.AsyncOpenAI:
@@ -97,7 +97,7 @@ def test_chat_closed_port_is_a_connection_error(instrumented: None, exporter: In
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="t", max_retries=0)
+    client = track(openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="t", max_retries=0))
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     span = only_span(exporter, "chat")

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from otel_meta import semconv as sc
-from tests.otel_meta.conftest import only_span
+from tests.otel_meta.conftest import only_span, track
 from tests.support.openai_server import (
     JsonReply,
     OpenAIStandIn,
@@ -21,7 +21,7 @@ from tests.support.openai_server import (
 
 
 def _client(server: OpenAIStandIn) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+    return track(openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0))
 
 
 def test_response_records_reasoning_summary_and_function_calls(

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import otel_meta
 from otel_meta._instrumentor import OtelMetaInstrumentor
 from otel_meta._patching import is_patched
+from tests.otel_meta.conftest import track
 from tests.otel_meta.otlp_receiver import HttpReceiver
 from tests.support.openai_server import JsonReply, OpenAIStandIn, chat_completion
 
@@ -41,7 +42,7 @@ def noop() -> int:
 
 def _chat(server: OpenAIStandIn) -> None:
     server.enqueue(JsonReply(chat_completion("hi")))
-    client = openai.OpenAI(base_url=server.base_url, api_key="t", max_retries=0)
+    client = track(openai.OpenAI(base_url=server.base_url, api_key="t", max_retries=0))
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
 
 
