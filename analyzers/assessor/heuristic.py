@@ -1,16 +1,12 @@
 """The heuristic judge: a documented score from features, used when no LLM judge is configured.
 
-Over a stored run (``score_run``), three penalties, each in [0, 1), weighted and subtracted from 1:
-
-- **effort** (weight 0.5): ``r / (1 + r)`` with ``r`` = the run's tool calls divided by the agent's
-  median tool calls (``REFERENCE_TOOL_STEPS`` when the baseline is unknown). A run at the agent's
-  median costs 0.25; runs that wander for many times the usual number of steps cost up to 0.5.
-- **failures** (weight 0.35): ``f / (f + 2)`` with ``f`` = failed tool calls.
-- **stuck** (weight 0.15): ``c / (c + 2)`` with ``c`` = pairs of consecutive failed tool calls
-  (retrying into the same wall instead of re-planning).
+Over a stored run (``score_run``): ``1 - sum(weight * penalty)`` over the features of
+``analyzers.assessor.run_features`` (effort relative to the agent's median, failure rate, blind
+retries, repeated identical calls, ending on a failure, actions without a thought before them, shallow
+thoughts), with weights fixed a priori from documented reasoning, not fitted to outcomes.
 
 The run's outcome is never read: the score has to predict it. ``benchmarks/judge_auc.py`` measures how
-well it does on the τ-bench airline and mini-SWE-agent datasets (the AUC is in docs/meta_agent.md).
+well it does on the τ-bench airline and mini-SWE-agent datasets (figures in docs/meta_agent.md).
 
 Over the seed's context (``score_context``), the mean of the parts that are present, each in [0, 1]:
 
@@ -28,7 +24,6 @@ context scores 0.
 
 from __future__ import annotations
 
-import itertools
 import re
 import statistics
 from collections import Counter
@@ -36,13 +31,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from analyzers.assessor.evidence import ReasoningContext, RunEvidence, safe_name
+from analyzers.assessor.run_features import quality, run_features
 from analyzers.model import Run
 
-#: The tool-call count a run is compared with when the agent's median is unknown.
-REFERENCE_TOOL_STEPS = 10.0
-EFFORT_WEIGHT = 0.5
-FAILURE_WEIGHT = 0.35
-STUCK_WEIGHT = 0.15
 _NEGATIVE_RECOMMENDATION = re.compile(r"\b(reject|replan|re-plan|revise|redo|rework)", re.IGNORECASE)
 
 
@@ -62,38 +53,40 @@ def median_tool_steps(runs: Iterable[Run]) -> float | None:
 
 
 def score_run(evidence: RunEvidence) -> HeuristicVerdict:
-    """Score a stored run from its steps (see the module docstring)."""
+    """Score a stored run from its steps (see ``analyzers.assessor.run_features``)."""
+    f = run_features(evidence.run, evidence.baseline_tool_steps)
     tools = [s for s in evidence.run.steps if s.kind == "tool"]
-    thinking = sum(1 for s in evidence.run.steps if s.kind == "thinking")
-    baseline = evidence.baseline_tool_steps or REFERENCE_TOOL_STEPS
-    ratio = len(tools) / max(baseline, 1.0)
-    effort = ratio / (1.0 + ratio)
-    failed = [s for s in tools if not s.ok]
-    failures = len(failed) / (len(failed) + 2.0)
-    consecutive = sum(1 for a, b in itertools.pairwise(tools) if not a.ok and not b.ok)
-    stuck = consecutive / (consecutive + 2.0)
-    quality = 1.0 - (EFFORT_WEIGHT * effort + FAILURE_WEIGHT * failures + STUCK_WEIGHT * stuck)
-    quality = min(1.0, max(0.0, quality))
-
     actions: list[str] = []
-    by_tool = Counter(safe_name(s.name) for s in failed)
+    by_tool = Counter(safe_name(s.name) for s in tools if not s.ok)
     for tool, n in by_tool.most_common(3):
         actions.append(f"Check the preconditions and arguments of {tool} before calling it ({n} failed calls)")
-    if consecutive:
-        actions.append(f"Stop and re-plan after a failed call instead of retrying ({consecutive} back-to-back failures)")
-    if ratio > 2.0:
+    if f.blind_retries:
         actions.append(
-            f"Plan before acting: this run used {len(tools)} tool calls, {ratio:.1f}x the agent's usual {baseline:g}"
+            f"Change approach after a failed call instead of retrying it ({f.blind_retries} blind retries)"
         )
-    if tools and not thinking:
+    if f.repeated_calls:
+        actions.append(f"Break the loop: {f.repeated_calls} calls repeated an earlier identical call")
+    if f.ended_on_failure:
+        actions.append("Recover from the last failed call before finishing")
+    if f.effort_ratio > 2.0:
+        actions.append(
+            f"Plan before acting: this run used {f.tool_calls} tool calls, "
+            f"{f.effort_ratio:.1f}x the agent's usual {f.baseline:g}"
+        )
+    if tools and not f.thinking_steps:
         actions.append("State the reasoning behind each tool choice (no thinking steps were recorded)")
+    elif f.unreasoned_actions > 0.5:
+        actions.append(f"Think before acting: {f.unreasoned_calls} of {f.tool_calls} tool calls had no thought before them")
+    if f.shallow_reasoning > 0.5:
+        actions.append("Deepen the reasoning: most thoughts were one-liners")
+    shown = ", ".join(f"{k} {v:.2f}" for k, v in f.penalties().items())
     explanation = (
-        f"Heuristic verdict over {len(evidence.run.steps)} steps: {len(tools)} tool calls "
-        f"({ratio:.2f}x the reference of {baseline:g}), {len(failed)} failed, {consecutive} back-to-back "
-        f"failures, {thinking} thinking steps. Penalties: effort {effort:.2f}, failures {failures:.2f}, "
-        f"stuck {stuck:.2f}."
+        f"Heuristic verdict over {len(evidence.run.steps)} steps: {f.tool_calls} tool calls "
+        f"({f.effort_ratio:.2f}x the reference of {f.baseline:g}), {f.failed_calls} failed, "
+        f"{f.blind_retries} blind retries, {f.repeated_calls} repeated calls, {f.thinking_steps} thinking "
+        f"steps. Penalties: {shown}."
     )
-    return HeuristicVerdict(quality, tuple(actions), explanation)
+    return HeuristicVerdict(quality(f), tuple(actions), explanation)
 
 
 def _thought_part(ctx: ReasoningContext) -> float:
