@@ -8,9 +8,10 @@ JSON shape the CLI and the REST API print (DESIGN.md and the README document tho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 StepKind = Literal["tool", "thinking", "llm"]
 PatternType = Literal[
@@ -159,8 +160,14 @@ class Pattern:
     """A mined pattern with its evidence.
 
     ``confidence`` is a statistic in [0, 1] whose definition lives in ``analyzers.mining`` (and the
-    README); ``frequency`` is its support (how many runs show it); ``evidence`` holds up to 10 trace
-    ids. ``tools`` depends on the type (see ``analyzers.mining``).
+    README). ``kind`` is the machine-readable subtype (``sequence``, ``failed_call``, ``call_failures``,
+    ``think_first``, ``hot_spot``, ...; ``analyzers.mining`` lists them) and fixes what the figures
+    measure: ``success_rate`` is the rate of the group that shows the pattern and
+    ``baseline_success_rate`` that of the group the confidence test compares it with (the runs without
+    it; for call-level kinds the other tools' calls), ``frequency`` is the size of the first group, in
+    ``unit`` (``runs`` or ``calls``). ``measures`` holds the kind's other figures (a latency p95, a
+    run-length fence, ...). ``evidence`` holds up to 10 trace ids. ``tools`` depends on the type (see
+    ``analyzers.mining``).
     """
 
     id: str
@@ -174,18 +181,24 @@ class Pattern:
     baseline_success_rate: float
     evidence: tuple[str, ...] = ()
     recommendations: tuple[str, ...] = ()
+    kind: str = ""
+    unit: Literal["runs", "calls"] = "runs"
+    measures: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "type": self.type,
+            "kind": self.kind,
             "agent": self.agent,
             "description": self.description,
             "tools": list(self.tools),
             "confidence": round(self.confidence, 4),
             "frequency": self.frequency,
+            "unit": self.unit,
             "success_rate": round(self.success_rate, 4),
             "baseline_success_rate": round(self.baseline_success_rate, 4),
+            "measures": {k: round(v, 4) for k, v in self.measures.items()},
             "evidence": list(self.evidence),
             "recommendations": list(self.recommendations),
         }

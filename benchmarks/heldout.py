@@ -2,9 +2,10 @@
 
 For each dataset, the tasks (τ-bench task ids with all their trials; SWE-bench instances) are split at
 random into two halves. The miner runs on half A only; for every pattern at confidence >= 0.7 the
-script prints the success rate of the runs that show it on half A and on the held-out half B (for a
-tool-reliability pattern: the tool's call success rate against the other tools' calls). A pattern
-holds when its direction against B's baseline (or B's other calls) is the same as on A. Several
+script prints the success rate of the runs that show it against the runs that do not, on half A and
+on the held-out half B (for a tool-reliability pattern: the tool's call success rate against the other
+tools' calls; for a latency hot spot: the share of its calls within the other tools' p95). A pattern
+holds when its direction on B is the same as on A (a hot spot: under half its calls within that p95). Several
 splits are run; the summary counts how many confident patterns held.
 
     .venv/bin/python benchmarks/heldout.py [--splits 5] [--threshold 0.7]
@@ -35,6 +36,11 @@ def _call_rates(runs: Sequence[Run], tool: str) -> tuple[float, float]:
     return (sum(own) / len(own) if own else nan), (sum(rest) / len(rest) if rest else nan)
 
 
+def _within(runs: Sequence[Run], tool: str, limit_ms: float) -> float:
+    calls = [s.duration_ms for r in runs for s in r.steps if s.kind == "tool" and s.name == tool]
+    return sum(d <= limit_ms for d in calls) / len(calls) if calls else float("nan")
+
+
 def check(name: str, runs: list[Run], splits: int, threshold: float) -> tuple[int, int]:
     tasks = sorted({r.problem_id or r.trace_id for r in runs})
     held = total = 0
@@ -50,21 +56,27 @@ def check(name: str, runs: list[Run], splits: int, threshold: float) -> tuple[in
               f"(baseline {_rate(b):.0%}); {len(confident)} confident patterns")
         for p in confident:
             rule = miner.rules_[p.id]
-            label = f"   {p.confidence:.3f} {p.type:19} {rule.qualifier:12} {' -> '.join(p.tools) or '-':40.40}"
-            if rule.figures.get("by_calls"):
+            label = f"   {p.confidence:.3f} {p.type:19} {p.kind:15} {' -> '.join(p.tools) or '-':40.40}"
+            if p.kind == "call_failures":
                 # A reliability pattern: compare the tool's call success rate with the other tools' calls.
                 ok_b, rest_b = _call_rates(b, p.tools[0])
                 holds = ok_b < rest_b
-                print(f"{label} calls ok A: {rule.figures['call_success_rate']:4.0%} vs "
-                      f"{rule.figures['rest_call_success_rate']:4.0%}  B: {ok_b:4.0%} vs {rest_b:4.0%}  "
+                print(f"{label} calls ok A: {p.success_rate:4.0%} vs {p.baseline_success_rate:4.0%}  "
+                      f"B: {ok_b:4.0%} vs {rest_b:4.0%}  {'holds' if holds else 'DOES NOT HOLD'}")
+            elif p.kind == "hot_spot":
+                within_b = _within(b, p.tools[0], p.measures["rest_p95_ms"])
+                holds = within_b < 0.5
+                print(f"{label} calls within the others' p95 A: {p.success_rate:4.0%}  B: {within_b:4.0%}  "
                       f"{'holds' if holds else 'DOES NOT HOLD'}")
             else:
                 shown_b = [r for r in b if rule.shows(r)]
                 rate_b = _rate(shown_b)
+                rest_b = _rate([r for r in b if not rule.shows(r)])
                 up_a = p.success_rate > p.baseline_success_rate
-                holds = bool(shown_b) and (rate_b > _rate(b)) == up_a
-                print(f"{label} runs succeed A: {p.success_rate:4.0%} of {p.frequency:3d}  "
-                      f"B: {rate_b:4.0%} of {len(shown_b):3d}  {'holds' if holds else 'DOES NOT HOLD'}")
+                holds = bool(shown_b) and (rate_b > rest_b) == up_a
+                print(f"{label} runs succeed A: {p.success_rate:4.0%} of {p.frequency:3d} vs "
+                      f"{p.baseline_success_rate:4.0%}  B: {rate_b:4.0%} of {len(shown_b):3d} vs {rest_b:4.0%}  "
+                      f"{'holds' if holds else 'DOES NOT HOLD'}")
             held += holds
             total += 1
     return held, total

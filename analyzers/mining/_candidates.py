@@ -1,8 +1,10 @@
 """Candidate patterns of every type, each with the raw p-value of its minimum-effect test.
 
-A candidate names what it is about (type, tools, qualifier, direction), which runs show it (its
-members), the figures its description is filled with, and its one-sided p-value. The miner adjusts the
-p-values of all candidates of an agent together (``analyzers.mining._stats.holm_adjust``).
+A candidate names what it is about (type, tools, kind, direction), which runs show it (its members),
+the figures of its test and its one-sided p-value. ``success_rate``/``rest_success_rate``/``frequency``
+are always the two groups the test compares (in ``unit``: runs, or calls for the call-level kinds), so a
+pattern's figures are those behind its confidence. The miner adjusts the p-values of all candidates of
+an agent together (``analyzers.mining._stats.holm_adjust``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from analyzers.mining._encoding import EncodedRuns
-from analyzers.mining._features import sorted_unique, unique_inverse
+from analyzers.mining._features import binary_matrix, sorted_unique, unique_inverse
 from analyzers.mining._stats import rate_difference_p
 from analyzers.model import PatternType
 
@@ -39,8 +41,14 @@ class Members:
         return np.sort(m.indices[m.indptr[self.column] : m.indptr[self.column + 1]])
 
 
+#: A pattern kind per direction of a two-sided property (``up``: it raises the success rate).
+Kinds = Mapping[Direction, str]
+
+
 @dataclass(frozen=True, eq=False)
 class Candidate:
+    """One tested pattern. ``qualifier`` is its kind (``Pattern.kind``); ``figures`` its other measures."""
+
     type: PatternType
     qualifier: str
     tools: tuple[str, ...]
@@ -51,6 +59,7 @@ class Candidate:
     rest_success_rate: float
     members: Members
     figures: Mapping[str, float] = field(default_factory=dict)
+    unit: Literal["runs", "calls"] = "runs"
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,15 +116,15 @@ def mask_candidate(
     data: MiningData,
     mask: np.ndarray,
     type_: PatternType,
-    qualifier: str,
+    kinds: Kinds,
     tools: tuple[str, ...],
-    directions: tuple[Direction, ...],
     figures: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
+    """Test the runs of ``mask`` against the others, in each direction ``kinds`` names."""
     col = sp.csc_matrix(mask.reshape(-1, 1).astype(np.float32))
     return [
-        Candidate(type_, qualifier, tools, d, p, n, sr, rsr, Members(mask=mask), dict(figures or {}))
-        for _, d, p, n, sr, rsr in association(data, col, directions)
+        Candidate(type_, kinds[d], tools, d, p, n, sr, rsr, Members(mask=mask), dict(figures or {}))
+        for _, d, p, n, sr, rsr in association(data, col, tuple(kinds))
     ]
 
 
@@ -159,7 +168,7 @@ def success_candidates(data: MiningData) -> list[Candidate]:
             continue
         out.extend(
             mask_candidate(
-                data, mask, "success_pattern", "cluster", tools, ("up",), {"cluster_runs": float(mask.sum())}
+                data, mask, "success_pattern", {"up": "cluster"}, tools, {"cluster_runs": float(mask.sum())}
             )
         )
     return out
@@ -228,50 +237,42 @@ def _characteristic_sequence(
 
 
 def tool_candidates(data: MiningData) -> list[Candidate]:
-    """Per tool: the outcome lift of using it (both ways) and its call failure rate."""
+    """Per tool: the outcome lift of using it, both ways (``outcome_lift``, ``outcome_drop``: runs that
+    use it against runs that do not), and its call failures (``call_failures``: its calls against the
+    other tools' calls; calls are the unit, the members are the runs with a failed call of it)."""
     enc = data.enc
     out: list[Candidate] = []
-    n_calls = np.bincount(enc.step_tool, minlength=len(enc.tools)).astype(np.float64)
-    n_failed = np.bincount(enc.step_tool[~enc.step_ok], minlength=len(enc.tools)).astype(np.float64)
-    call_ok = np.divide(n_calls - n_failed, n_calls, out=np.zeros_like(n_calls), where=n_calls > 0)
-    for c, d, p, n, sr, rsr in association(data, data.tool_runs, ("up", "down")):
+    lift: Kinds = {"up": "outcome_lift", "down": "outcome_drop"}
+    for c, d, p, n, sr, rsr in association(data, data.tool_runs, tuple(lift)):
         out.append(
             Candidate(
-                "tool_effectiveness", "effective" if d == "up" else "ineffective", (enc.tools[c],), d, p,
-                n, sr, rsr, Members(matrix=data.tool_runs, column=c),
-                {"call_success_rate": float(call_ok[c]), "calls": float(n_calls[c])},
+                "tool_effectiveness", lift[d], (enc.tools[c],), d, p, n, sr, rsr,
+                Members(matrix=data.tool_runs, column=c),
             )
         )
-    # Calls that fail far more often than the other tools' calls (calls are the unit here).
+    n_calls = np.bincount(enc.step_tool, minlength=len(enc.tools)).astype(np.float64)
+    failed_steps = ~enc.step_ok
+    n_failed = np.bincount(enc.step_tool[failed_steps], minlength=len(enc.tools)).astype(np.float64)
     total_calls, total_failed = n_calls.sum(), n_failed.sum()
     testable = np.flatnonzero((n_calls >= data.min_support) & (total_calls - n_calls >= data.min_support))
-    if len(testable):
-        rest_calls = total_calls - n_calls[testable]
-        call_p = rate_difference_p(
-            n_failed[testable], n_calls[testable], total_failed - n_failed[testable], rest_calls,
-            data.min_effect,
-        )
-        runs_per_tool = np.asarray(data.tool_runs.sum(axis=0)).ravel()
-        succ_per_tool = np.asarray(data.tool_runs.T @ data.outcome.astype(np.float64)).ravel()
-        n = data.outcome.shape[0]
-        for j, t in enumerate(testable.tolist()):
-            rest_ok = 1.0 - (total_failed - n_failed[t]) / rest_calls[j]
-            nr = int(runs_per_tool[t])
-            sr = succ_per_tool[t] / nr if nr else 0.0
-            rest_runs = n - nr
-            rsr = (data.outcome.sum() - succ_per_tool[t]) / rest_runs if rest_runs else 0.0
-            out.append(
-                Candidate(
-                    "tool_effectiveness", "ineffective", (enc.tools[t],), "down", float(call_p[j]), nr, sr,
-                    float(rsr), Members(matrix=data.tool_runs, column=t),
-                    {
-                        "call_success_rate": float(call_ok[t]),
-                        "calls": float(n_calls[t]),
-                        "rest_call_success_rate": float(rest_ok),
-                        "by_calls": 1.0,
-                    },
-                )
+    if not len(testable):
+        return out
+    rest_calls = total_calls - n_calls[testable]
+    rest_failed = total_failed - n_failed[testable]
+    call_p = rate_difference_p(
+        n_failed[testable], n_calls[testable], rest_failed, rest_calls, data.min_effect
+    )
+    failed_runs = binary_matrix(
+        enc.step_run()[failed_steps], enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
+    ).tocsc()
+    for j, t in enumerate(testable.tolist()):
+        out.append(
+            Candidate(
+                "tool_effectiveness", "call_failures", (enc.tools[t],), "down", float(call_p[j]),
+                int(n_calls[t]), 1.0 - n_failed[t] / n_calls[t], 1.0 - rest_failed[j] / rest_calls[j],
+                Members(matrix=failed_runs, column=t), {"failed_calls": float(n_failed[t])}, unit="calls",
             )
+        )
     return out
 
 
@@ -328,8 +329,10 @@ def thinking_candidates(data: MiningData) -> list[Candidate]:
     enc = data.enc
     out: list[Candidate] = []
     both: tuple[Direction, ...] = ("up", "down")
-    out += mask_candidate(data, enc.think_first, "thinking_pattern", "think_first", (), both)
-    out += mask_candidate(data, enc.think_count > 0, "thinking_pattern", "any_thinking", (), both)
+    out += mask_candidate(data, enc.think_first, "thinking_pattern", {"up": "think_first", "down": "act_first"}, ())
+    out += mask_candidate(
+        data, enc.think_count > 0, "thinking_pattern", {"up": "any_thinking", "down": "no_thinking"}, ()
+    )
     known = enc.think_chars > 0
     if known.sum() >= 2 * data.min_support:
         median = float(np.median(enc.think_chars[known]))
@@ -347,8 +350,8 @@ def thinking_candidates(data: MiningData) -> list[Candidate]:
                     p = rate_difference_p(nw - sw, nw, nwo - swo, nwo, data.min_effect)
                 out.append(
                     Candidate(
-                        "thinking_pattern", "long_reasoning", (), d, float(p), int(nw), sw / nw, swo / nwo,
-                        Members(mask=long_mask), {"median_chars": median},
+                        "thinking_pattern", "long_reasoning" if d == "up" else "short_reasoning", (), d,
+                        float(p), int(nw), sw / nw, swo / nwo, Members(mask=long_mask), {"median_chars": median},
                     )
                 )
     return out

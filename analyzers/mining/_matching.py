@@ -12,9 +12,11 @@ from analyzers.model import Run
 
 @dataclass(frozen=True)
 class PatternRule:
-    """What a pattern tests, beyond its type and tools: the qualifier (``sequence``, ``cluster``,
-    ``failed_call``, ``last_step``, ``transition``, ``effective``, ``ineffective``, ``think_first``,
-    ``any_thinking``, ``long_reasoning``, ``hotspot``, ``loop``, ``long_run``) and its thresholds."""
+    """What a pattern tests, beyond its type and tools: its kind (``qualifier``: ``sequence``,
+    ``cluster``, ``failed_call``, ``last_step``, ``transition``, ``outcome_lift``, ``outcome_drop``,
+    ``call_failures``, ``think_first``, ``act_first``, ``any_thinking``, ``no_thinking``,
+    ``long_reasoning``, ``short_reasoning``, ``hot_spot``, ``repeated_call``, ``long_run``) and its
+    thresholds."""
 
     qualifier: str
     tools: tuple[str, ...]
@@ -28,7 +30,7 @@ class PatternRule:
         if q in ("sequence", "cluster"):
             k = len(t)
             return any(tuple(names[i : i + k]) == t for i in range(len(names) - k + 1))
-        if q == "failed_call":
+        if q in ("failed_call", "call_failures"):
             return any(s.name == t[0] and not s.ok for s in tool_steps)
         if q == "last_step":
             return bool(names) and names[-1] == t[0]
@@ -36,22 +38,22 @@ class PatternRule:
             return any(
                 a.name == t[0] and b.name == t[1] and not b.ok for a, b in itertools.pairwise(tool_steps)
             )
-        if q in ("effective", "ineffective", "hotspot"):
+        if q in ("outcome_lift", "outcome_drop", "hot_spot"):
             return t[0] in names
-        if q == "loop":
+        if q == "repeated_call":
             return any(
                 all(n == t[0] for n in names[i : i + LOOP_LENGTH]) for i in range(len(names) - LOOP_LENGTH + 1)
             )
-        if q == "think_first":
+        if q in ("think_first", "act_first"):
             for s in run.steps:
                 if s.kind == "thinking":
                     return True
                 if s.kind == "tool":
                     return False
             return False
-        if q == "any_thinking":
+        if q in ("any_thinking", "no_thinking"):
             return any(s.kind == "thinking" for s in run.steps)
-        if q == "long_reasoning":
+        if q in ("long_reasoning", "short_reasoning"):
             return sum(s.chars or 0 for s in run.steps if s.kind == "thinking") > self.figures["median_chars"]
         if q == "long_run":
             metric = run.duration_ms if self.figures.get("by_time") else float(len(names))

@@ -39,21 +39,9 @@ def pattern_id(agent: str, type_: str, key: str, tools: tuple[str, ...]) -> str:
     return "pat-" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:16]
 
 
-def _id_key(c: Candidate) -> str:
-    if c.type in ("success_pattern", "failure_pattern"):
-        return ""  # a sequence found as an n-gram or as a cluster is one pattern; so is a failure point
-    if c.type == "tool_effectiveness":
-        return c.direction
-    if c.type == "thinking_pattern":
-        return f"{c.qualifier}:{c.direction}"
-    return c.qualifier
-
-
 def _observed_in_direction(c: Candidate) -> bool:
-    if c.type == "performance_pattern" and c.qualifier == "hotspot":
+    if c.qualifier == "hot_spot":
         return True
-    if c.figures.get("by_calls"):
-        return c.figures["call_success_rate"] < c.figures["rest_call_success_rate"]
     if c.direction == "up":
         return c.success_rate > c.rest_success_rate
     return c.success_rate < c.rest_success_rate
@@ -171,7 +159,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         for c, conf in zip(candidates, confidence.tolist()):
             if conf <= 0.0 or conf < self.min_confidence or not _observed_in_direction(c):
                 continue
-            pid = pattern_id(agent, c.type, _id_key(c), c.tools)
+            pid = pattern_id(agent, c.type, c.qualifier, c.tools)
             if pid not in best or conf > best[pid][0]:
                 best[pid] = (conf, c)
         kept = _prune_nested_sequences(best)
@@ -189,9 +177,12 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                     confidence=float(min(max(conf, 0.0), 1.0)),
                     frequency=int(c.frequency),
                     success_rate=float(c.success_rate),
-                    baseline_success_rate=self.baseline_success_rate_,
+                    baseline_success_rate=float(c.rest_success_rate),
                     evidence=self._evidence(enc, c),
                     recommendations=recommendations,
+                    kind=c.qualifier,
+                    unit=c.unit,
+                    measures={k: float(v) for k, v in c.figures.items()},
                 )
             )
         patterns.sort(key=lambda p: (-p.confidence, p.type, -p.frequency, p.id))

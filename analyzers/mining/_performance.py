@@ -25,7 +25,10 @@ def _lower_quantile(sorted_values: np.ndarray, q: float) -> float:
 
 def hotspot_candidates(data: MiningData) -> list[Candidate]:
     """Tools whose calls are mostly slower than the other tools' p95 (exact binomial test of
-    ``H0: P(call slower than the others' p95) <= HOTSPOT_SHARE``)."""
+    ``H0: P(call slower than the others' p95) <= HOTSPOT_SHARE``).
+
+    Calls are the unit: the figures are the share of the tool's calls within the other tools' p95 and
+    the share of the other tools' calls within it (about 95%); the members are the runs that call it."""
     enc = data.enc
     dur = enc.step_duration_ms.astype(np.float64)
     if dur.shape[0] == 0 or not np.any(dur > 0):
@@ -35,7 +38,7 @@ def hotspot_candidates(data: MiningData) -> list[Candidate]:
     order = np.lexsort((dur, enc.step_tool))
     counts = np.bincount(enc.step_tool, minlength=V)
     starts = np.concatenate([[0], np.cumsum(counts)])
-    tested, hits, calls, figures = [], [], [], []
+    tested, hits, calls, figures, rest_within = [], [], [], [], []
     for t in range(V):
         n_t = int(counts[t])
         rest = everything.shape[0] - n_t
@@ -43,7 +46,9 @@ def hotspot_candidates(data: MiningData) -> list[Candidate]:
             continue
         own = dur[order[starts[t] : starts[t + 1]]]
         rest_q = _rest_quantile(everything, own, HOTSPOT_QUANTILE)
-        k = n_t - int(np.searchsorted(own, rest_q, side="right"))
+        own_within = int(np.searchsorted(own, rest_q, side="right"))
+        k = n_t - own_within
+        rest_within.append((int(np.searchsorted(everything, rest_q, side="right")) - own_within) / rest)
         tested.append(t)
         hits.append(k)
         calls.append(n_t)
@@ -52,28 +57,19 @@ def hotspot_candidates(data: MiningData) -> list[Candidate]:
                 "p95_ms": _lower_quantile(own, HOTSPOT_QUANTILE),
                 "rest_p95_ms": rest_q,
                 "slow_calls": float(k),
-                "calls": float(n_t),
             }
         )
     if not tested:
         return []
     p = binomial_tail_p(np.asarray(hits), np.asarray(calls), HOTSPOT_SHARE)
-    y = data.outcome.astype(np.float64)
-    runs_per_tool = np.asarray(data.tool_runs.sum(axis=0)).ravel()
-    succ_per_tool = np.asarray(data.tool_runs.T @ y).ravel()
-    out = []
-    for j, t in enumerate(tested):
-        nr = int(runs_per_tool[t])
-        rest_runs = y.shape[0] - nr
-        out.append(
-            Candidate(
-                "performance_pattern", "hotspot", (enc.tools[t],), "down", float(p[j]), nr,
-                succ_per_tool[t] / nr if nr else 0.0,
-                (y.sum() - succ_per_tool[t]) / rest_runs if rest_runs else 0.0,
-                Members(matrix=data.tool_runs, column=t), figures[j],
-            )
+    return [
+        Candidate(
+            "performance_pattern", "hot_spot", (enc.tools[t],), "down", float(p[j]), calls[j],
+            1.0 - hits[j] / calls[j], rest_within[j], Members(matrix=data.tool_runs, column=t), figures[j],
+            unit="calls",
         )
-    return out
+        for j, t in enumerate(tested)
+    ]
 
 
 def _rest_quantile(everything: np.ndarray, own: np.ndarray, q: float) -> float:
@@ -121,7 +117,7 @@ def loop_candidates(data: MiningData) -> list[Candidate]:
     matrix = sp.csc_matrix((np.ones(len(key), dtype=np.float32), (rr, cc)), shape=(enc.n_runs, V))
     return [
         Candidate(
-            "performance_pattern", "loop", (enc.tools[c],), d, p, n, sr, rsr,
+            "performance_pattern", "repeated_call", (enc.tools[c],), d, p, n, sr, rsr,
             Members(matrix=matrix, column=c), {"loop_length": float(LOOP_LENGTH)},
         )
         for c, d, p, n, sr, rsr in association(data, matrix, ("down",))
@@ -140,5 +136,5 @@ def long_run_candidates(data: MiningData) -> list[Candidate]:
     fence = q3 + 1.5 * (q3 - q1)
     mask = metric > fence
     figures = {"fence": float(fence), "median": float(median), "by_time": float(by_time)}
-    return mask_candidate(data, mask, "performance_pattern", "long_run", (), ("down",), figures)
+    return mask_candidate(data, mask, "performance_pattern", {"down": "long_run"}, (), figures)
 

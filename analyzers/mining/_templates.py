@@ -32,94 +32,96 @@ def _ms(x: float) -> str:
     return f"{x:.0f} ms" if x < 10_000 else f"{x / 1000:.1f} s"
 
 
+def _rates(c: Candidate, who: str, others: str = "the other runs") -> str:
+    """The figures of the candidate's test: its group against the group it was compared with."""
+    return (
+        f"{who} succeed in {_pct(c.success_rate)} of {c.frequency} {c.unit}, against "
+        f"{_pct(c.rest_success_rate)} of {others}"
+    )
+
+
 def describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
-    """The pattern's description and recommendations."""
+    """The pattern's description and recommendations; the figures are always those of its test."""
     f = c.figures
-    rates = f"{_pct(c.success_rate)} of {c.frequency} runs succeed, against {_pct(c.rest_success_rate)} of the others"
     tool = safe_name(c.tools[0]) if c.tools else ""
-    if c.type == "success_pattern":
-        if c.qualifier == "cluster":
-            return (
-                f"A cluster of similar runs characterised by {_seq(c.tools)}: {rates}.",
-                (f"Prefer the approach of these runs: use {_seq(c.tools)} in this order when the task allows.",),
-            )
+    kind = c.qualifier
+    if kind == "cluster":
         return (
-            f"Runs that call {_seq(c.tools)} in this order: {rates}.",
+            _rates(c, f"A cluster of similar runs, characterised by {_seq(c.tools)}: its runs") + ".",
+            (f"Prefer the approach of these runs: use {_seq(c.tools)} in this order when the task allows.",),
+        )
+    if kind == "sequence":
+        return (
+            _rates(c, f"Runs that call {_seq(c.tools)} in this order") + ".",
             (f"When the task allows, follow the sequence {_seq(c.tools)}.",),
         )
-    if c.type == "failure_pattern":
-        if c.qualifier == "failed_call":
-            return (
-                f"Runs in which a call to {tool} fails: {rates}.",
-                (
-                    f"Check the inputs of {tool} before calling it.",
-                    f"When {tool} fails, change approach instead of giving up or repeating the same call.",
-                ),
-            )
-        if c.qualifier == "last_step":
-            return (
-                f"Runs whose last tool call is {tool}: {rates}.",
-                (f"Do not end the run right after {tool}; verify its result and continue the task.",),
-            )
+    if kind == "failed_call":
         return (
-            f"Runs in which {safe_name(c.tools[1])} fails right after {safe_name(c.tools[0])}: {rates}.",
+            _rates(c, f"Runs in which a call to {tool} fails") + ".",
             (
-                (f"After {safe_name(c.tools[0])}, check the preconditions of {safe_name(c.tools[1])} "
-                "before calling it."),
+                f"Check the inputs of {tool} before calling it.",
+                f"When {tool} fails, change approach instead of giving up or repeating the same call.",
             ),
         )
-    if c.type == "tool_effectiveness":
-        calls = f"its calls succeed {_pct(f.get('call_success_rate', 0.0))} of {int(f.get('calls', 0))}"
-        if c.direction == "up":
-            return (
-                f"{tool} is effective: runs that use it: {rates}; {calls}.",
-                (f"Use {tool} when it applies to the task.",),
-            )
-        if f.get("by_calls"):
-            return (
-                (f"{tool} is unreliable: {calls}, against "
-                f"{_pct(f.get('rest_call_success_rate', 0.0))} for the other tools' calls."),
-                (f"Validate the inputs of {tool} before calling it, and handle its errors explicitly.",),
-            )
+    if kind == "last_step":
         return (
-            f"{tool} is ineffective: runs that use it: {rates}; {calls}.",
+            _rates(c, f"Runs whose last tool call is {tool}") + ".",
+            (f"Do not end the run right after {tool}; verify its result and continue the task.",),
+        )
+    if kind == "transition":
+        first, second = safe_name(c.tools[0]), safe_name(c.tools[1])
+        return (
+            _rates(c, f"Runs in which {second} fails right after {first}") + ".",
+            (f"After {first}, check the preconditions of {second} before calling it.",),
+        )
+    if kind == "outcome_lift":
+        return (
+            _rates(c, f"{tool} is effective: the runs that use it") + ".",
+            (f"Use {tool} when it applies to the task.",),
+        )
+    if kind == "outcome_drop":
+        return (
+            _rates(c, f"{tool} is ineffective: the runs that use it") + ".",
             (f"Use {tool} only when nothing else applies, and check its result before relying on it.",),
         )
-    if c.type == "thinking_pattern":
-        subject = {
-            "think_first": "Runs that reason before their first tool call",
-            "any_thinking": "Runs with at least one reasoning step",
-            "long_reasoning": (
-                f"Runs whose reasoning is longer than the median ({f.get('median_chars', 0.0):.0f} characters)"
-            ),
-        }[c.qualifier]
-        if c.direction == "up":
-            advice = {
-                "think_first": "Reason about the plan before the first tool call.",
-                "any_thinking": "Reason explicitly before acting on a non-trivial step.",
-                "long_reasoning": "Reason in depth (consider the alternatives) before acting.",
-            }[c.qualifier]
-        else:
-            advice = {
-                "think_first": "Start with the tool that gathers the facts, then reason over them.",
-                "any_thinking": "Keep reasoning steps for decisions; act directly on routine steps.",
-                "long_reasoning": "Keep reasoning short and focused on the next action.",
-            }[c.qualifier]
-        return f"{subject}: {rates}.", (advice,)
-    if c.qualifier == "hotspot":
+    if kind == "call_failures":
         return (
-            (f"{tool} is a latency hot spot: p95 {_ms(f['p95_ms'])} against {_ms(f['rest_p95_ms'])} for the "
-            f"other tools; {int(f['slow_calls'])} of {int(f['calls'])} calls are slower than the others' p95."),
+            _rates(c, f"{tool} is unreliable: its calls", "the other tools' calls") + ".",
+            (f"Validate the inputs of {tool} before calling it, and handle its errors explicitly.",),
+        )
+    if c.type == "thinking_pattern":
+        subject, advice = {
+            "think_first": ("Runs that reason before their first tool call",
+                            "Reason about the plan before the first tool call."),
+            "act_first": ("Runs that reason before their first tool call",
+                          "Start with the tool that gathers the facts, then reason over them."),
+            "any_thinking": ("Runs with at least one reasoning step",
+                             "Reason explicitly before acting on a non-trivial step."),
+            "no_thinking": ("Runs with at least one reasoning step",
+                            "Keep reasoning steps for decisions; act directly on routine steps."),
+            "long_reasoning": ("", "Reason in depth (consider the alternatives) before acting."),
+            "short_reasoning": ("", "Keep reasoning short and focused on the next action."),
+        }[kind]
+        others = "the other runs"
+        if kind in ("long_reasoning", "short_reasoning"):
+            subject = f"Runs whose reasoning is longer than the median ({f.get('median_chars', 0.0):.0f} characters)"
+            others = "the runs with shorter reasoning"
+        return _rates(c, subject, others) + ".", (advice,)
+    if kind == "hot_spot":
+        return (
+            (f"{tool} is a latency hot spot: {_pct(c.success_rate)} of its {c.frequency} calls finish within "
+             f"the other tools' p95 ({_ms(f['rest_p95_ms'])}), against {_pct(c.rest_success_rate)} of the "
+             f"other tools' calls; its p95 is {_ms(f['p95_ms'])}."),
             (f"Call {tool} only when needed and reuse its results instead of calling it again.",),
         )
-    if c.qualifier == "loop":
+    if kind == "repeated_call":
         return (
-            (f"Runs that call {tool} {int(f.get('loop_length', 3))} or more times in a row, or repeat an "
-            f"identical call: {rates}."),
+            _rates(c, (f"Runs that call {tool} {int(f.get('loop_length', 3))} or more times in a row, or "
+                       "repeat an identical call")) + ".",
             (f"Do not repeat {tool} with the same arguments; after two similar calls, change approach.",),
         )
     unit = _ms if f.get("by_time") else (lambda x: f"{x:.0f} tool calls")
     return (
-        f"Runs longer than {unit(f['fence'])} (the agent's median is {unit(f['median'])}): {rates}.",
+        _rates(c, f"Runs longer than {unit(f['fence'])} (the agent's median is {unit(f['median'])})") + ".",
         (f"When a run passes {unit(f['median'])} without progress, stop and re-plan.",),
     )

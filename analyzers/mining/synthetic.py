@@ -105,17 +105,15 @@ def planted_effect(pattern: Pattern) -> str | None:
             return "success_sequence"
         return None
     if pattern.type == "tool_effectiveness":
-        up = pattern.success_rate > pattern.baseline_success_rate
-        if tools and tools[0] in SUCCESS_SEQUENCE and up:
+        if tools and tools[0] in SUCCESS_SEQUENCE and pattern.kind == "outcome_lift":
             return "success_sequence"
-        if tools == (FAILING_TOOL,) and not up:
+        if tools == (FAILING_TOOL,) and pattern.kind in ("outcome_drop", "call_failures"):
             return "failing_tool"
         return None
     if pattern.type == "failure_pattern":
         return "failing_tool" if tools and tools[-1] == FAILING_TOOL else None
     if pattern.type == "performance_pattern":
-        return "slow_tool" if tools == (SLOW_TOOL,) and "hot spot" in pattern.description else None
-    about_first_or_any = pattern.description.startswith(("Runs that reason before", "Runs with at least one"))
-    if about_first_or_any and pattern.success_rate > pattern.baseline_success_rate:
+        return "slow_tool" if tools == (SLOW_TOOL,) and pattern.kind == "hot_spot" else None
+    if pattern.kind in ("think_first", "any_thinking"):
         return "thinking"
     return None

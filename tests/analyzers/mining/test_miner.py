@@ -64,8 +64,8 @@ def test_pattern_fields_are_well_formed(planted_miner: PatternMiner) -> None:
         assert p.frequency >= 5
         assert p.agent == "planted-agent"
         assert p.recommendations and p.description
-        assert abs(p.baseline_success_rate - planted_miner.baseline_success_rate_) < 1e-12
-        assert set(p.to_json()) >= {"id", "type", "tools", "confidence", "frequency", "evidence"}
+        assert p.kind and p.unit in ("runs", "calls")
+        assert set(p.to_json()) >= {"id", "type", "kind", "unit", "tools", "confidence", "frequency", "evidence"}
     confs = [p.confidence for p in planted_miner.patterns_]
     assert confs == sorted(confs, reverse=True)
 
@@ -100,13 +100,14 @@ def test_confidence_is_lower_with_fewer_runs() -> None:
 
 
 def test_same_pattern_keeps_its_id_across_cycles() -> None:
-    first = {(p.type, p.tools): p.id for p in mine_patterns(planted_runs(400, 21), "planted-agent")}
-    second = {(p.type, p.tools): p.id for p in mine_patterns(planted_runs(500, 22), "planted-agent")}
-    key = ("success_pattern", SUCCESS_SEQUENCE)
+    first = {(p.type, p.kind, p.tools): p.id for p in mine_patterns(planted_runs(400, 21), "planted-agent")}
+    second = {(p.type, p.kind, p.tools): p.id for p in mine_patterns(planted_runs(500, 22), "planted-agent")}
+    key = ("success_pattern", "sequence", SUCCESS_SEQUENCE)
     assert key in first and key in second
     assert first[key] == second[key]
-    hot = ("performance_pattern", (SLOW_TOOL,))
+    hot = ("performance_pattern", "hot_spot", (SLOW_TOOL,))
     assert first[hot] == second[hot]
+    assert len(set(first.values())) == len(first)  # the kind is part of the id
 
 
 def test_mining_is_deterministic() -> None:
@@ -149,14 +150,38 @@ def test_descriptions_carry_only_sanitised_tool_names() -> None:
     assert any("x__ignore_previous_instructions_" in p.description for p in patterns)
 
 
-def test_pattern_rules_select_the_runs_the_miner_counted() -> None:
+def _rate(outcomes: list[bool]) -> float:
+    return sum(outcomes) / len(outcomes)
+
+
+def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
+    """A pattern's success rate, baseline and frequency are recomputed from the runs: the runs (or calls)
+    that show it against the ones its confidence test compared them with."""
     runs = list(planted_runs(300, 9))
     miner = PatternMiner().fit(runs)
-    checked = 0
+    checked = set()
     for p in miner.patterns_:
         rule = miner.rules_[p.id]
-        if rule.qualifier == "cluster":
+        if p.kind == "cluster":
             continue
-        assert sum(rule.shows(r) for r in runs) == p.frequency, (p.type, rule.qualifier, p.tools)
-        checked += 1
-    assert checked >= 5
+        if p.kind == "call_failures":
+            own = [s.ok for r in runs for s in r.steps if s.kind == "tool" and s.name == p.tools[0]]
+            rest = [s.ok for r in runs for s in r.steps if s.kind == "tool" and s.name != p.tools[0]]
+            assert (p.unit, p.frequency) == ("calls", len(own))
+            assert p.success_rate == pytest.approx(_rate(own)) and p.baseline_success_rate == pytest.approx(_rate(rest))
+        elif p.kind == "hot_spot":
+            calls = [s for r in runs for s in r.steps if s.kind == "tool" and s.name == p.tools[0]]
+            within = sum(s.duration_ms <= p.measures["rest_p95_ms"] for s in calls)
+            assert (p.unit, p.frequency) == ("calls", len(calls))
+            assert p.success_rate == pytest.approx(within / len(calls))
+            assert 0.9 <= p.baseline_success_rate <= 1.0  # the other tools' calls within their own p95
+        else:
+            shown = [bool(r.outcome) for r in runs if rule.shows(r)]
+            compared = [r for r in runs if not rule.shows(r)]
+            if p.kind in ("long_reasoning", "short_reasoning"):  # only runs whose reasoning length is known
+                compared = [r for r in compared if any(s.kind == "thinking" for s in r.steps)]
+            assert (p.unit, p.frequency) == ("runs", len(shown)), (p.kind, p.tools)
+            assert p.success_rate == pytest.approx(_rate(shown)), (p.kind, p.tools)
+            assert p.baseline_success_rate == pytest.approx(_rate([bool(r.outcome) for r in compared]))
+        checked.add(p.kind)
+    assert {"sequence", "call_failures", "hot_spot", "outcome_lift", "think_first"} <= checked
