@@ -1,12 +1,20 @@
-"""Does the heuristic judge's score separate successful from failed runs? ROC AUC per dataset.
+"""Does the heuristic judge's score separate successful from failed runs? Out-of-sample ROC AUC per dataset.
 
 Imports the two real datasets with the importers (``analyzers.importers.tau_bench`` and
-``analyzers.importers.mini_swe_agent``) as spans into a temporary SQLite store, reads the runs the
-conventions layer assembles from them, scores each run with the heuristic judge
-(``analyzers.assessor.heuristic.score_run``, which never reads the outcome; the effort baseline is the
-median tool calls of the dataset's runs, as the store would give it), and prints the ROC AUC of the
-score against the published outcome (0.5 = chance), with a 95% bootstrap interval (2000 resamples,
-seeded) and, for reference, the AUC of each of the three features alone.
+``analyzers.importers.mini_swe_agent``) as spans into a temporary SQLite store, reads back the runs the
+conventions layer assembles, and scores each run without reading its outcome. The effort baseline is
+the median tool calls of the dataset's runs, as the store would give it (no labels involved).
+
+Three scores, each evaluated only on runs whose labels it was not fitted on:
+
+- **a priori**: the shipped heuristic (``analyzers.assessor.heuristic.score_run``), whose weights
+  (``analyzers.assessor.run_features.WEIGHTS``) were fixed from documented reasoning, never fitted;
+- **grouped CV**: a standardised logistic regression over the same features, 5-fold stratified by
+  outcome and grouped by task (the 4 trials of a τ-bench task never straddle a split), out-of-fold;
+- **transfer**: the same regression fitted on the *other* dataset.
+
+Each AUC (0.5 = chance) comes with a 95% percentile bootstrap interval (2000 resamples, seed 0) that
+resamples whole tasks. For reference it also prints each feature's AUC alone (the penalty negated).
 
     .venv/bin/python benchmarks/judge_auc.py [--datasets ../shared/datasets]
 """
@@ -14,19 +22,18 @@ seeded) and, for reference, the AUC of each of the three features alone.
 from __future__ import annotations
 
 import argparse
-import itertools
-import math
-import random
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analyzers.assessor import RunEvidence
 from analyzers.assessor.heuristic import median_tool_steps, score_run
+from analyzers.assessor.run_features import FEATURES, run_features
+from analyzers.assessor.validation import auc, grouped_bootstrap, grouped_cv_scores, transfer_scores
 from analyzers.model import Run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,31 +41,13 @@ TAU = "tau-bench-airline-gpt4o/historical_trajectories/gpt-4o-airline.json"
 SWE = "swebench-verified-mini-swe-agent-gemini3pro"
 
 
-def auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """ROC AUC as the Mann-Whitney probability that a success outscores a failure (ties count half)."""
-    pos = sorted(s for s, y in zip(scores, labels) if y)
-    neg = sorted(s for s, y in zip(scores, labels) if not y)
-    if not pos or not neg:
-        return float("nan")
-    wins = 0.0
-    for p in pos:
-        below = sum(1 for n in neg if n < p)
-        ties = sum(1 for n in neg if n == p)
-        wins += below + 0.5 * ties
-    return wins / (len(pos) * len(neg))
-
-
-def bootstrap(scores: Sequence[float], labels: Sequence[bool], n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    rng = random.Random(seed)
-    idx = range(len(scores))
-    values = []
-    for _ in range(n):
-        pick = [rng.choice(idx) for _ in idx]
-        a = auc([scores[i] for i in pick], [labels[i] for i in pick])
-        if not math.isnan(a):
-            values.append(a)
-    values.sort()
-    return values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    labels: list[bool]
+    groups: list[str]
+    features: list[tuple[float, ...]]
+    apriori: list[float]
 
 
 def stored_runs(imported: Iterable[Any], folder: Path, name: str) -> list[Run]:
@@ -72,27 +61,32 @@ def stored_runs(imported: Iterable[Any], folder: Path, name: str) -> list[Run]:
         return [r for agent in store.agents() for r in store.iter_runs(agent)]
 
 
-def report(name: str, runs: list[Run]) -> None:
+def prepare(name: str, runs: list[Run]) -> Dataset:
     runs = [r for r in runs if r.outcome is not None]
-    labels = [bool(r.outcome) for r in runs]
     baseline = median_tool_steps(runs)
-    verdicts = [score_run(RunEvidence(r, baseline_tool_steps=baseline)) for r in runs]
-    scores = [v.quality for v in verdicts]
-    low, high = bootstrap(scores, labels)
-    tools = [[s for s in r.steps if s.kind == "tool"] for r in runs]
-    features = {
-        "effort (fewer tool calls)": [-len(t) for t in tools],
-        "failures (fewer failed calls)": [-sum(not s.ok for s in t) for t in tools],
-        "stuck (fewer back-to-back failures)": [-sum(1 for a, b in itertools.pairwise(t) if not a.ok and not b.ok)
-                                                for t in tools],
+    return Dataset(
+        name=name,
+        labels=[bool(r.outcome) for r in runs],
+        groups=[r.problem_id or r.trace_id for r in runs],
+        features=[run_features(r, baseline).vector() for r in runs],
+        apriori=[score_run(RunEvidence(r, baseline_tool_steps=baseline)).quality for r in runs],
+    )
+
+
+def report(data: Dataset, other: Dataset) -> None:
+    positives = sum(data.labels)
+    print(f"{data.name}: {len(data.labels)} runs ({positives} successes, {len(data.labels) - positives} failures), "
+          f"{len(set(data.groups))} tasks")
+    rows = {
+        "a priori weights (shipped)": data.apriori,
+        "logistic, grouped 5-fold CV": grouped_cv_scores(data.features, data.labels, data.groups),
+        f"logistic, fitted on {other.name.split(' ')[0]}": transfer_scores(other.features, other.labels, data.features),
     }
-    print(f"{name}: {len(runs)} runs ({sum(labels)} successes), median tool calls {baseline:g}")
-    print(f"  heuristic judge AUC {auc(scores, labels):.3f}  (95% bootstrap CI {low:.3f}-{high:.3f}; chance 0.500)")
-    succ = [s for s, y in zip(scores, labels) if y]
-    fail = [s for s, y in zip(scores, labels) if not y]
-    print(f"  mean quality: successes {statistics.fmean(succ):.3f}, failures {statistics.fmean(fail):.3f}")
-    for feature, values in features.items():
-        print(f"  feature alone: {feature:<36} AUC {auc(values, labels):.3f}")
+    for label, scores in rows.items():
+        print(f"  {label:<36} AUC {grouped_bootstrap(scores, data.labels, data.groups)}")
+    for i, feature in enumerate(FEATURES):
+        values = [-f[i] for f in data.features]
+        print(f"  feature alone: {feature:<21} AUC {auc(values, data.labels):.3f}")
 
 
 def main() -> int:
@@ -107,10 +101,11 @@ def main() -> int:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        report("tau-bench-airline (GPT-4o)",
-               stored_runs(tau_bench.load_runs(args.datasets / TAU), folder, "tau"))
-        report("mini-swe-agent (SWE-bench Verified, Gemini 3 Pro)",
-               stored_runs(mini_swe_agent.load_runs(args.datasets / SWE), folder, "swe"))
+        tau = prepare("tau-bench-airline (GPT-4o)", stored_runs(tau_bench.load_runs(args.datasets / TAU), folder, "tau"))
+        swe = prepare("mini-swe-agent (SWE-bench Verified, Gemini 3 Pro)",
+                      stored_runs(mini_swe_agent.load_runs(args.datasets / SWE), folder, "swe"))
+    report(tau, swe)
+    report(swe, tau)
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 

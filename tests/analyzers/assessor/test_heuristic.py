@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from analyzers.assessor import ReasoningContext, RunEvidence, assess
 from analyzers.assessor.heuristic import median_tool_steps, score_context, score_run
+from analyzers.assessor.run_features import WEIGHTS
 from analyzers.model import Run, Step
 
 
@@ -12,21 +13,22 @@ def _run(trace_id: str, oks: list[bool], thinking: int = 0, request_id: str | No
     return Run(trace_id, "diagnosis", None, 0, 10.0, tuple(steps), request_id=request_id)
 
 
-def test_score_run_penalises_failures_effort_and_back_to_back_failures() -> None:
-    clean = score_run(RunEvidence(_run("a" * 32, [True] * 5), baseline_tool_steps=5))
-    failing = score_run(RunEvidence(_run("b" * 32, [True, False, True, False, True]), baseline_tool_steps=5))
-    stuck = score_run(RunEvidence(_run("c" * 32, [True, False, False, False, True]), baseline_tool_steps=5))
-    long = score_run(RunEvidence(_run("d" * 32, [True] * 25), baseline_tool_steps=5))
-    assert clean.quality == 0.75  # 1 - 0.5 * (1 / 2): a run at the agent's median
+def test_score_run_penalises_failures_effort_and_blind_retries() -> None:
+    clean = score_run(RunEvidence(_run("a" * 32, [True] * 5, thinking=1), baseline_tool_steps=5))
+    failing = score_run(RunEvidence(_run("b" * 32, [True, False, True, False, True], thinking=1), baseline_tool_steps=5))
+    stuck = score_run(RunEvidence(_run("c" * 32, [True, False, False, False, True], thinking=1), baseline_tool_steps=5))
+    long = score_run(RunEvidence(_run("d" * 32, [True] * 25, thinking=1), baseline_tool_steps=5))
     assert clean.quality > failing.quality > stuck.quality
     assert clean.quality > long.quality
-    assert any("back-to-back" in a for a in stuck.actions)
     assert any("tool_1" in a for a in failing.actions)
     assert any("5.0x" in a for a in long.actions)
 
 
-def test_score_run_uses_the_reference_when_no_baseline() -> None:
-    assert score_run(RunEvidence(_run("a" * 32, [True] * 10))).quality == 0.75
+def test_score_run_is_one_minus_the_weighted_penalties() -> None:
+    # 10 ok calls at the reference baseline, no thinking: effort 1/2 * 0.25, unreasoned 1 * 0.10.
+    verdict = score_run(RunEvidence(_run("a" * 32, [True] * 10)))
+    assert verdict.quality == 1.0 - (0.5 * WEIGHTS["effort"] + WEIGHTS["unreasoned_actions"])
+    assert any("no thinking steps" in a for a in verdict.actions)
 
 
 def test_median_tool_steps() -> None:
