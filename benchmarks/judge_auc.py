@@ -11,7 +11,9 @@ Three scores, each evaluated only on runs whose labels it was not fitted on:
   (``analyzers.assessor.run_features.WEIGHTS``) were fixed from documented reasoning, never fitted;
 - **grouped CV**: a standardised logistic regression over the same features, 5-fold stratified by
   outcome and grouped by task (the 4 trials of a τ-bench task never straddle a split), out-of-fold;
-- **transfer**: the same regression fitted on the *other* dataset.
+- **transfer**: the same regression fitted on the *other* dataset;
+- **sign-checked**: the a priori weights, with a feature dropped when on the training data (other
+  folds, or the other dataset) its AUC alone is below 0.5 (it points the wrong way there).
 
 Each AUC (0.5 = chance) comes with a 95% percentile bootstrap interval (2000 resamples, seed 0) that
 resamples whole tasks. For reference it also prints each feature's AUC alone (the penalty negated).
@@ -30,9 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from analyzers.assessor import RunEvidence
 from analyzers.assessor.heuristic import median_tool_steps, score_run
-from analyzers.assessor.run_features import FEATURES, run_features
+from analyzers.assessor.run_features import FEATURES, WEIGHTS, run_features
 from analyzers.assessor.validation import auc, grouped_bootstrap, grouped_cv_scores, transfer_scores
 from analyzers.model import Run
 
@@ -73,6 +77,24 @@ def prepare(name: str, runs: list[Run]) -> Dataset:
     )
 
 
+def sign_checked(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray) -> np.ndarray:
+    """The a priori score of ``test_x`` without the features whose AUC alone on the training data is
+    below 0.5."""
+    weights = np.array([WEIGHTS[f] for f in FEATURES])
+    keep = np.array([auc(-train_x[:, i], train_y) >= 0.5 for i in range(len(FEATURES))])
+    return 1.0 - test_x @ (weights * keep)
+
+
+def sign_checked_cv(data: Dataset, folds: int = 5) -> np.ndarray:
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    x, y = np.array(data.features), np.array(data.labels)
+    out = np.zeros(len(y))
+    for train, test in StratifiedGroupKFold(folds, shuffle=True, random_state=0).split(x, y, data.groups):
+        out[test] = sign_checked(x[train], y[train], x[test])
+    return out
+
+
 def report(data: Dataset, other: Dataset) -> None:
     positives = sum(data.labels)
     print(f"{data.name}: {len(data.labels)} runs ({positives} successes, {len(data.labels) - positives} failures), "
@@ -81,12 +103,15 @@ def report(data: Dataset, other: Dataset) -> None:
         "a priori weights (shipped)": data.apriori,
         "logistic, grouped 5-fold CV": grouped_cv_scores(data.features, data.labels, data.groups),
         f"logistic, fitted on {other.name.split(' ')[0]}": transfer_scores(other.features, other.labels, data.features),
+        "a priori, sign-checked, 5-fold CV": sign_checked_cv(data),
+        f"a priori, sign-checked on {other.name.split(' ')[0]}": sign_checked(
+            np.array(other.features), np.array(other.labels), np.array(data.features)),
     }
     for label, scores in rows.items():
-        print(f"  {label:<36} AUC {grouped_bootstrap(scores, data.labels, data.groups)}")
+        print(f"  {label:<46} AUC {grouped_bootstrap(scores, data.labels, data.groups)}")
     for i, feature in enumerate(FEATURES):
         values = [-f[i] for f in data.features]
-        print(f"  feature alone: {feature:<21} AUC {auc(values, data.labels):.3f}")
+        print(f"  feature alone: {feature:<31} AUC {auc(values, data.labels):.3f}")
 
 
 def main() -> int:
