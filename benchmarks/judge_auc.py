@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from analyzers.assessor import RunEvidence
 from analyzers.assessor.heuristic import median_tool_steps, score_run
@@ -99,7 +100,7 @@ def report(data: Dataset, other: Dataset) -> None:
     positives = sum(data.labels)
     print(f"{data.name}: {len(data.labels)} runs ({positives} successes, {len(data.labels) - positives} failures), "
           f"{len(set(data.groups))} tasks")
-    rows = {
+    rows: dict[str, npt.ArrayLike] = {
         "a priori weights (shipped)": data.apriori,
         "logistic, grouped 5-fold CV": grouped_cv_scores(data.features, data.labels, data.groups),
         f"logistic, fitted on {other.name.split(' ')[0]}": transfer_scores(other.features, other.labels, data.features),

@@ -11,6 +11,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class AucEstimate:
         return f"{self.auc:.3f} ({self.level:.0%} CI {self.low:.3f}-{self.high:.3f})"
 
 
-def auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+def auc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
     """ROC AUC: the probability that a success outscores a failure (ties count half); NaN when one
     class is absent."""
     y = np.asarray(labels, dtype=bool)
@@ -43,8 +44,8 @@ def auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
 
 
 def grouped_bootstrap(
-    scores: Sequence[float],
-    labels: Sequence[bool],
+    scores: npt.ArrayLike,
+    labels: npt.ArrayLike,
     groups: Sequence[Hashable] | None = None,
     *,
     resamples: int = 2000,
@@ -55,7 +56,7 @@ def grouped_bootstrap(
     run of a picked group comes along); ``groups=None`` resamples runs."""
     s = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=bool)
-    keys = list(range(len(s))) if groups is None else list(groups)
+    keys: list[Hashable] = list(range(len(s))) if groups is None else list(groups)
     index: dict[Hashable, list[int]] = {}
     for i, key in enumerate(keys):
         index.setdefault(key, []).append(i)
