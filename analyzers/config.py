@@ -24,9 +24,20 @@ def _get(name: str) -> str | None:
     return value or None
 
 
-def log_level() -> str:
-    """``META_AGENT_LOG_LEVEL`` (DEBUG, INFO, WARNING, ERROR); INFO by default."""
-    return os.environ.get("META_AGENT_LOG_LEVEL", "INFO")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level(flag: str | None = None) -> str:
+    """``flag`` (``--log-level``), else ``META_AGENT_LOG_LEVEL``, else INFO; upper-cased.
+
+    Raises ``ValueError`` naming the source and the allowed levels when the value is not one of
+    DEBUG, INFO, WARNING or ERROR.
+    """
+    source, value = ("--log-level", flag) if flag else ("META_AGENT_LOG_LEVEL", _get("META_AGENT_LOG_LEVEL"))
+    level = (value or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{source} must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
 
 
 def meta_agent_config_file() -> str | None:

@@ -22,7 +22,9 @@ _logger = logging.getLogger(__name__)
 
 #: The heading of the section the writer manages, as it appears in the rendered prompt.
 GUIDELINES_HEADING = "## Learned guidelines"
-AGENT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: Agent names: ``^[a-z0-9][a-z0-9_-]{0,63}$``, written with ``\Z`` so that ``match`` also refuses a
+#: trailing newline (``$`` matches before one, and a name ends up in file, tag and branch names).
+AGENT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
 _GIT_TIMEOUT_S = 30.0
 
 
@@ -79,8 +81,8 @@ def load_prompt(agent: str, repo: str | os.PathLike[str] = ".", ref: str = "main
     malformed agent name or file, ``FileNotFoundError`` when ``repo`` does not exist, ``LookupError``
     when the ref or the agent's file is not in the repo.
     """
-    if not AGENT_NAME_RE.match(agent):
-        raise ValueError(f"agent name {agent!r} must match {AGENT_NAME_RE.pattern}")
+    if not isinstance(agent, str) or not AGENT_NAME_RE.fullmatch(agent):
+        raise ValueError(f"agent name {agent!r} must match ^[a-z0-9][a-z0-9_-]{{0,63}}$")
     if ref.startswith("-"):
         raise ValueError(f"ref {ref!r} must not start with '-'")
     path = Path(repo)

@@ -45,8 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from analyzers.config import log_level
 
+    try:
+        level = log_level(args.log_level)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(
-        level=(args.log_level or log_level()).upper(),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

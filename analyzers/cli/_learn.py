@@ -48,9 +48,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.guidelines.prompt_file import validate_agent_name
     from analyzers.orchestrator.cycle import run_cycle
     from analyzers.store.sqlite import SqliteStore
 
+    try:
+        for agent in args.agent or ():
+            validate_agent_name(agent)
+    except OtelMetaError as exc:
+        print(f"otel-meta learn: --agent: {exc}", file=sys.stderr)
+        return 2
     if not args.db.exists():
         print(f"otel-meta learn: no store at {args.db}", file=sys.stderr)
         return 2

@@ -164,6 +164,12 @@ def run_cycle(
             # one agent's bad file or a moved branch must not stop the other agents
             _logger.warning("%s: skipped: %s", agent, exc)
             results.append(AgentCycleResult(agent, skipped=str(exc)))
+        except Exception as exc:
+            # one agent's unexpected data must not stop the others either; the traceback goes to the
+            # log, the reason names only the exception type (span text may be in its message)
+            _logger.exception("%s: skipped: learning failed", agent)
+            reason = f"learning failed ({type(exc).__name__}); see the log"
+            results.append(AgentCycleResult(agent, skipped=reason))
     return CycleReport(started, _now(), tuple(results))
 
 

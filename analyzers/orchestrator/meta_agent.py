@@ -268,6 +268,9 @@ class MetaAgent:
                     self.start_learning_cycle()
                 except OtelMetaError as exc:
                     logger.error("learning cycle failed: %s", exc)
+                except Exception:
+                    # the loop is the service's learning thread: a bug in one cycle must not end it
+                    logger.exception("learning cycle failed unexpectedly")
                 cycles += 1
                 if max_cycles is not None and cycles >= max_cycles:
                     break

@@ -31,8 +31,9 @@ def prompts(tmp_path: Path) -> PromptsRepo:
 def test_load_prompt_reads_through_git_and_stamps_agent_spans(
     prompts: PromptsRepo, instrumented: None, exporter: InMemorySpanExporter
 ) -> None:
-    # an uncommitted edit in the working tree is not what the agent gets
+    # an uncommitted edit in the working tree, even staged, is not what the agent gets
     (prompts.path / "loader.yaml").write_text("agent: loader\nversion: 9.9.9\nbase_prompt: hacked\n")
+    git(prompts.path, "add", "loader.yaml")
     prompt = otel_meta.load_prompt("loader", repo=prompts.path)
 
     assert prompt == otel_meta.PromptVersion(
@@ -61,8 +62,9 @@ def test_load_prompt_reads_through_git_and_stamps_agent_spans(
 
 
 def test_load_prompt_errors_say_what_is_wrong(prompts: PromptsRepo, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="must match"):
-        otel_meta.load_prompt("../etc/passwd", repo=prompts.path)
+    for bad in ("../etc/passwd", "loader\n", "Loader", "a" * 65, ""):
+        with pytest.raises(ValueError, match=r"must match \^\[a-z0-9\]\[a-z0-9_-\]\{0,63\}\$"):
+            otel_meta.load_prompt(bad, repo=prompts.path)
     with pytest.raises(ValueError, match="must not start with"):
         otel_meta.load_prompt("loader", repo=prompts.path, ref="--output=/tmp/x")
     with pytest.raises(FileNotFoundError, match="does not exist"):

@@ -62,7 +62,7 @@ def test_serve_learns_on_its_own_and_serves_the_judge(tmp_path: Path) -> None:
         env=dict(os.environ, PYTHONPATH=str(ROOT), OTEL_META_JUDGE_MODEL="", OTEL_META_JUDGE_BASE_URL=""),
     )
     try:
-        assert proc.stdout is not None
+        assert proc.stdout is not None and proc.stderr is not None
         line = proc.stdout.readline()
         assert line.startswith("otel-meta: listening http="), line + (proc.stderr.read() if proc.poll() else "")
         base = "http://" + line.split("http=")[1].split()[0]
@@ -91,3 +91,39 @@ def test_serve_learn_every_without_prompts_repo_is_a_clear_error(tmp_path: Path)
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     assert proc.returncode == 2 and "--learn-every needs --prompts-repo" in proc.stderr
+
+
+def test_status_reads_the_config_file_named_by_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _learned(tmp_path)
+    other_state = tmp_path / "elsewhere.state.json"
+    cfg = tmp_path / "meta.yaml"
+    cfg.write_text(f"meta_agent:\n  state_file: {other_state}\n  min_traces_for_analysis: 1\n")
+    argv = ["status", "--db", config.db, "--prompts-repo", config.prompts_repo, "--json"]
+    assert main([*argv, "--config", str(cfg)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["state_file"] == str(other_state) and data["learning_status"]["learning_cycles"] == 0
+    assert data["learning_status"]["ready_for_learning"] is True  # 8 runs since "never", 1 needed
+    cfg.write_text("learning_interval: -1\n")
+    assert main([*argv, "--config", str(cfg)]) == 2
+    assert "learning_interval must be positive" in capsys.readouterr().err
+
+
+def _root_level(*argv: str, env_level: str) -> subprocess.CompletedProcess[str]:
+    code = ("import logging, sys\nfrom analyzers.cli import main\n"
+            "main(sys.argv[1:])\nprint(logging.getLevelName(logging.getLogger().level))\n")
+    return subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT), META_AGENT_LOG_LEVEL=env_level))
+
+
+def test_log_level_from_the_environment_the_flag_and_a_clear_error(tmp_path: Path) -> None:
+    init = ("prompts", "init")
+    assert _root_level(*init, str(tmp_path / "a"), env_level="warning").stdout.split()[-1] == "WARNING"
+    flagged = _root_level("--log-level", "DEBUG", *init, str(tmp_path / "b"), env_level="warning")
+    assert flagged.stdout.split()[-1] == "DEBUG"
+    bad = _root_level(*init, str(tmp_path / "c"), env_level="loud")
+    assert bad.returncode == 2
+    assert "META_AGENT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got 'loud'" in bad.stderr
+    bad_flag = _root_level("--log-level", "verbose", *init, str(tmp_path / "d"), env_level="")
+    assert bad_flag.returncode == 2 and "--log-level must be one of" in bad_flag.stderr
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
