@@ -10,12 +10,15 @@ connection is closed without the final chunk, so the client sees a broken body).
         client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
 
 Replies are taken from a FIFO queue; when it is empty the server answers with ``default`` (a plain chat
-completion unless set). Every request body is recorded in ``requests``.
+completion unless set). Every request body is recorded in ``requests``. A client that drops its connection
+(a reset while the server reads or writes) is normal in tests of cut streams and timeouts: the server
+counts it in ``disconnects`` instead of printing a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -54,14 +57,32 @@ class RecordedRequest:
     body: Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Treats a client's disconnect as the end of that conversation, not as a server error."""
+
+    daemon_threads = True
+
+    def __init__(self, stand_in: OpenAIStandIn) -> None:
+        super().__init__(("127.0.0.1", 0), _make_handler(stand_in))
+        self.stand_in = stand_in
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset, broken pipe, aborted
+            with self.stand_in._lock:
+                self.stand_in.disconnects += 1
+            return
+        super().handle_error(request, client_address)
+
+
 class OpenAIStandIn:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.default: Reply = JsonReply(chat_completion(content="ok"))
         self.requests: list[RecordedRequest] = []
+        #: Connections the client dropped while the server was reading or writing.
+        self.disconnects = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer(self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
