@@ -9,8 +9,9 @@ difference is significant when p < ``alpha`` (0.05). Only runs with a known outc
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from analyzers.guidelines.prompt_file import SEMVER_RE, version_key
 from analyzers.model import Run

@@ -9,6 +9,9 @@ A change's message::
       evidence: 4bf92f3577b34da6a3ce929d0e0e4736, ...
     Retired:
     - failure_pattern fp-19c0: confidence 0.41, support 12, success 20% vs baseline 60% (below threshold 0.70)
+    Left out:
+    - tool_effectiveness te-77aa: confidence 0.93, support 40, success 55% vs baseline 95% (call_failures, in
+      calls) (contradicted by te-0b11: outcome-level evidence beats call-level)
 
     Guideline text: templates
 
@@ -18,7 +21,8 @@ A change's message::
     Otel-Meta-Retired: fp-19c0
     Otel-Meta-Text: template
 
-Everything in a message comes from pattern ids (validated), types, figures and trace ids (32 hex
+"baseline" is the group the pattern's test compared with (the runs without it, or the other tools'
+calls); the kind and the unit of the support follow the figures. Everything in a message comes from pattern ids (validated), types, figures and trace ids (32 hex
 digits, validated); never from span text or from a rejected LLM answer.
 """
 
@@ -43,6 +47,7 @@ TRAILER_RETIRED = "Otel-Meta-Retired"
 TRAILER_TEXT = "Otel-Meta-Text"
 TRAILER_ROLLBACK = "Otel-Meta-Rollback-To"
 TRAILER_BLOCKED = "Otel-Meta-Blocked"
+_KIND_RE = re.compile(r"^[a-z_]{1,32}$")
 _TRAILER_RE = re.compile(r"^(Otel-Meta-[A-Za-z-]+): ?(.*)$", re.MULTILINE)
 
 
@@ -58,6 +63,8 @@ class PatternChange:
     baseline_success_rate: float | None = None
     evidence: tuple[str, ...] = ()
     reason: str = "applied"
+    kind: str = ""
+    unit: str = "runs"
 
     @classmethod
     def from_pattern(cls, pattern: Pattern, reason: str) -> PatternChange:
@@ -71,6 +78,8 @@ class PatternChange:
             baseline_success_rate=float(pattern.baseline_success_rate),
             evidence=evidence[:MAX_EVIDENCE],
             reason=reason,
+            kind=pattern.kind if _KIND_RE.match(pattern.kind) else "",
+            unit="calls" if pattern.unit == "calls" else "runs",
         )
 
     @classmethod
@@ -88,6 +97,8 @@ class PatternChange:
         line += f", support {self.support}"
         if self.success_rate is not None and self.baseline_success_rate is not None:
             line += f", success {_pct(self.success_rate)}% vs baseline {_pct(self.baseline_success_rate)}%"
+            if self.kind:
+                line += f" ({self.kind}, in {self.unit})"
         if self.reason not in ("applied", "restored"):
             line += f" ({self.reason})"
         lines = [line]
@@ -107,11 +118,13 @@ class PatternChange:
             ),
             "evidence": list(self.evidence),
             "reason": self.reason,
+            "kind": self.kind,
+            "unit": self.unit,
         }
 
 
 def _pct(rate: float) -> int:
-    return int(round(min(1.0, max(0.0, rate)) * 100))
+    return round(min(1.0, max(0.0, rate)) * 100)
 
 
 def _section(title: str, changes: tuple[PatternChange, ...]) -> list[str]:
@@ -132,9 +145,12 @@ def change_message(
     threshold: float,
     text_source: str,
     text_note: str,
+    *,
+    left_out: tuple[PatternChange, ...] = (),
 ) -> str:
-    """The message of a guideline change (subject, applied/retired patterns, text source, trailers)."""
-    body = _section("Applied", applied) + _section("Retired", retired)
+    """The message of a guideline change (subject, applied/retired patterns, the confident patterns
+    left out and why, text source, trailers)."""
+    body = _section("Applied", applied) + _section("Retired", retired) + _section("Left out", left_out)
     used = "LLM rewrite, validated" if text_source == "llm" else "templates"
     source = f"Guideline text: {used}" + (f" ({text_note})" if text_note else "")
     trailers = _trailers(

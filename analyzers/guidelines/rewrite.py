@@ -3,7 +3,7 @@
 The LLM sees only the template lines (tool names and figures), never trace text. Its answer is used
 only when ``validate_rewrite`` accepts it: JSON ``{"lines": [...]}`` with exactly one line per input
 line, each a single line of at most ``MAX_LINE_CHARS`` characters that keeps its input line's verb and
-tool sequence as its start (so agents can still parse it, see ``templates``), mentions no tool name
+tool sequence (or, for a line without tools, its whole phrase) as its start (so agents can still parse it, see ``templates``), mentions no tool name
 outside the pattern set, and has no URL and no code. Otherwise the template text is used, and the
 commit message says which was used and why (a fixed reason, never the model's text).
 """
@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Collection, Literal, Sequence
+from typing import Any, Literal
 
-from analyzers.guidelines.templates import LINE_RE
+from analyzers.guidelines.templates import parse_line
 
 _logger = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class RewriteOutcome:
 
 
 def _prefix(line: str) -> str:
-    m = LINE_RE.match(line)
-    return f"{m['verb']} {m['sequence']}" if m else line.split(" (", 1)[0]
+    parsed = parse_line(line)
+    return parsed.prefix if parsed else line.split(" (", 1)[0]
 
 
 def validate_rewrite(

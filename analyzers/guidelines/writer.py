@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Collection, Literal, Sequence
+from typing import Any, Literal
 
 from analyzers.errors import PromptsRepoError
+from analyzers.guidelines.coherence import resolve_lines
 from analyzers.guidelines.messages import (
     TRAILER_BLOCKED,
     PatternChange,
@@ -160,16 +162,21 @@ class GuidelineWriter:
                 PatternChange.from_pattern(now, reason) if now else PatternChange.from_guideline(g, reason)
             )
         have_ids = {g.pattern_id for g in kept}
-        have_text = {g.text for g in kept}
+        fresh = [
+            (p, text)
+            for p in sorted(confident.values(), key=lambda p: (-p.confidence, p.id))
+            if p.id not in have_ids and (text := guideline_text(p)) is not None
+        ]
+        coherent = resolve_lines([(g, confident[g.pattern_id]) for g in kept], fresh)
+        kept = list(coherent.kept)
+        retired.extend(coherent.retired)
         added: list[Guideline] = []
         added_changes: list[PatternChange] = []
-        for p in sorted(confident.values(), key=lambda p: (-p.confidence, p.id)):
-            if p.id in have_ids or len(kept) + len(added) >= self.max_guidelines:
+        left_out = list(coherent.left_out)
+        for p, text in coherent.added:
+            if len(kept) + len(added) >= self.max_guidelines:
+                left_out.append(PatternChange.from_pattern(p, f"over the limit of {self.max_guidelines} guidelines"))
                 continue
-            text = guideline_text(p)
-            if text is None or text in have_text:
-                continue
-            have_text.add(text)
             added.append(Guideline(text, p.id, p.type, float(p.confidence), int(p.frequency)))
             added_changes.append(PatternChange.from_pattern(p, "applied"))
         outcome = RewriteOutcome.template()
@@ -198,6 +205,7 @@ class GuidelineWriter:
             self.confidence_threshold,
             outcome.source,
             outcome.note,
+            left_out=tuple(left_out),
         )
         return GuidelinePlan(
             agent,

@@ -51,6 +51,9 @@ def make_pattern(
     evidence: tuple[str, ...] = (),
     description: str = "runs that call these tools succeed more often",
     recommendations: tuple[str, ...] = (),
+    kind: str = "",
+    unit: str = "runs",
+    measures: dict[str, float] | None = None,
 ) -> Pattern:
     return Pattern(
         id=pid,
@@ -64,4 +67,7 @@ def make_pattern(
         baseline_success_rate=baseline,
         evidence=evidence,
         recommendations=recommendations,
+        kind=kind,
+        unit=unit,  # type: ignore[arg-type]
+        measures=measures or {},
     )
