@@ -24,7 +24,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass
@@ -47,7 +47,7 @@ class SseReply:
     done: bool = True
 
 
-Reply = Union[JsonReply, SseReply]
+Reply = JsonReply | SseReply
 
 
 @dataclass
@@ -101,7 +101,7 @@ class OpenAIStandIn:
         with self._lock:
             return self.replies.popleft() if self.replies else self.default
 
-    def start(self) -> "OpenAIStandIn":
+    def start(self) -> OpenAIStandIn:
         self._thread.start()
         return self
 
@@ -110,7 +110,7 @@ class OpenAIStandIn:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "OpenAIStandIn":
+    def __enter__(self) -> OpenAIStandIn:  # noqa: PYI034 - typing.Self needs 3.11
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -124,16 +124,16 @@ def _make_handler(stand_in: OpenAIStandIn) -> type[BaseHTTPRequestHandler]:
         # the client's delayed ACK.
         disable_nagle_algorithm = True
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
                 self._send_json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
             else:
                 self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             try:

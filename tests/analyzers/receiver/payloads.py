@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from otel_meta import semconv as sc
@@ -30,12 +31,12 @@ def span(trace_id: bytes, span_id: int, name: str, *, parent: int | None = None,
         span_id=span_id.to_bytes(8, "big"),
         parent_span_id=parent.to_bytes(8, "big") if parent else b"",
         name=name,
-        kind=1,
+        kind=Span.SPAN_KIND_INTERNAL,
         start_time_unix_nano=1_700_000_000_000_000_000 + start * 1_000_000,
         end_time_unix_nano=1_700_000_000_000_000_000 + (start + 5) * 1_000_000,
         attributes=[kv(k, v) for k, v in (attrs or {}).items()],
     )
-    s.status.code = status_code
+    s.status.code = status_code  # type: ignore[assignment]  # an int is a valid enum value
     return s
 
 
@@ -53,8 +54,8 @@ def tool_span(trace_id: bytes, span_id: int, tool: str, start: int) -> Span:
 
 def request(*spans: Span) -> ExportTraceServiceRequest:
     return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-        resource={"attributes": [kv(sc.SERVICE_NAME, "test-agent")]},
-        scope_spans=[ScopeSpans(scope={"name": "tests", "version": "1"}, spans=list(spans))],
+        resource=Resource(attributes=[kv(sc.SERVICE_NAME, "test-agent")]),
+        scope_spans=[ScopeSpans(scope=InstrumentationScope(name="tests", version="1"), spans=list(spans))],
     )])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from analyzers.receiver.otlp import decode_request
 from analyzers.receiver.server import AnalyzerServer
 from tests.analyzers.receiver import payloads as p
 
@@ -110,6 +112,41 @@ def test_wrong_or_missing_token_gets_401_but_healthz_is_open(store):
         srv.stop()
 
 
+def _every_endpoint() -> list[tuple[str, str]]:
+    from analyzers.api import all_routes
+
+    paths = [("POST", "/v1/traces")]
+    for route in all_routes():
+        paths.append((route.method, re.sub(r"\{[^}]+\}", "ab" * 16, route.pattern)))
+    return paths
+
+
+def test_the_token_guards_every_endpoint_but_healthz_rest_included(store):
+    endpoints = _every_endpoint()
+    assert ("GET", "/api/runs") in endpoints and ("POST", f"/api/runs/{'ab' * 16}/outcome") in endpoints
+    trace_id = p.new_trace_id()
+    store.write_spans(decode_request(p.request(p.agent_span(trace_id))).spans)
+    with AnalyzerServer(store, token="t0k") as srv:
+        host, port = srv.http_address
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            for method, path in endpoints + [("GET", "/no/such/endpoint")]:
+                for auth in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "t0k"}):
+                    conn.request(method, path, b"{}" if method == "POST" else None,
+                                 {"Content-Type": "application/json", **auth})
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    assert resp.status == 401, (method, path, auth, resp.status, data)
+            conn.request("GET", "/api/runs", headers={"Authorization": "Bearer t0k"})
+            resp = conn.getresponse()
+            assert resp.status == 200 and json.loads(resp.read())[0]["trace_id"] == trace_id.hex()
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.read() == b'{"status":"ok"}'
+        finally:
+            conn.close()
+
+
 def test_invalid_span_ids_are_a_partial_success(server, store):
     good, bad_short, bad_zero = p.new_trace_id(), b"\x01\x02\x03\x04", b"\0" * 16
     body = p.body(p.agent_span(good), p.agent_span(bad_short), p.agent_span(bad_zero))
@@ -181,5 +218,59 @@ def test_overload_answers_503_with_retry_after_and_grpc_unavailable(tmp_path):
         blocker.close()
         t.join(20)
     assert results == [200] and store.get_run(first.hex()) is not None
+    srv.stop()
+    store.close()
+
+
+def test_overload_refuses_at_once_and_the_queue_never_holds_more_than_its_bound(tmp_path):
+    from analyzers.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "bounded.db", busy_timeout_s=20)
+    srv = AnalyzerServer(store, grpc_port=None, max_queued_spans=100).start()
+    blocker = sqlite3.connect(tmp_path / "bounded.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer cannot commit: every accepted request waits in the queue
+    results: dict[bytes, tuple[int, dict]] = {}
+    lock = threading.Lock()
+
+    def send(trace_id: bytes, n_spans: int) -> None:
+        spans = [p.agent_span(trace_id)] + [p.tool_span(trace_id, i, f"t{i}", i) for i in range(2, n_spans + 1)]
+        status, headers, _ = post(srv, p.body(*spans), PROTOBUF)
+        with lock:
+            results[trace_id] = (status, headers)
+
+    first = p.new_trace_id()
+    threads = [threading.Thread(target=send, args=(first, 40))]
+    try:
+        threads[0].start()
+        deadline = time.monotonic() + 10
+        while srv.ingest.queued_spans < 40:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        crowd = [p.new_trace_id() for _ in range(12)]
+        threads += [threading.Thread(target=send, args=(t, 30)) for t in crowd]
+        for t in threads[1:]:
+            t.start()
+        deadline = time.monotonic() + 10
+        while True:  # ten of the twelve are refused while the store is still blocked
+            assert srv.ingest.queued_spans <= 100
+            with lock:
+                refused = [tid for tid, (status, _) in results.items() if status != 200]
+            if len(refused) == 10:
+                break
+            assert time.monotonic() < deadline, results
+            time.sleep(0.01)
+        assert srv.ingest.queued_spans == 100 and first not in results
+        assert all(results[tid][0] == 503 and results[tid][1]["retry-after"] == "1" for tid in refused)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        for t in threads:
+            t.join(20)
+    accepted = [tid for tid, (status, _) in results.items() if status == 200]
+    assert len(accepted) == 3 and first in accepted
+    assert all(len(store.spans_for_trace(tid.hex())) == (40 if tid == first else 30) for tid in accepted)
+    assert all(store.spans_for_trace(tid.hex()) == [] for tid in refused)
+    assert srv.ingest.queued_spans == 0
+    assert_still_serving(srv, store)
     srv.stop()
     store.close()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,11 +23,12 @@ from tests.analyzers.receiver.test_bad_input import PROTOBUF
 LINE = re.compile(r"^otel-meta: listening http=(127\.0\.0\.1):(\d+) grpc=(127\.0\.0\.1):(\d+) db=(.+)$")
 
 
-def start_serve(db: Path) -> tuple[subprocess.Popen, int]:
+def start_serve(db: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "analyzers", "serve", "--db", str(db), "--http-port", "0", "--grpc-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
+    assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     m = LINE.match(line)
     assert m, f"unexpected first line {line!r}"
@@ -69,6 +71,60 @@ def test_serve_prints_its_ports_serves_and_exits_0_on_sigterm(tmp_path):
     table = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(db), "--agent", "nobody"],
                            capture_output=True, text=True, check=True).stdout
     assert table.strip() == "no runs"
+
+
+def _read_reply(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < _content_length(data):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _content_length(data: bytes) -> int:
+    m = re.search(rb"(?i)content-length: (\d+)", data.split(b"\r\n\r\n", 1)[0])
+    return int(m.group(1)) if m else 0
+
+
+@pytest.mark.slow
+def test_sigterm_stops_accepting_finishes_the_request_in_flight_and_exits_0(tmp_path):
+    db = tmp_path / "graceful.db"
+    proc, port = start_serve(db)
+    trace_id = p.new_trace_id()
+    body = p.body(p.agent_span(trace_id, "graceful"), p.tool_span(trace_id, 2, "get_pods", 3))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        # The request is in flight once the server has parsed its headers: it then answers
+        # "100 Continue" and waits for the body, which is sent only after SIGTERM.
+        sock.sendall(f"POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\n"
+                     f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+        assert sock.recv(64).startswith(b"HTTP/1.1 100")
+        proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while True:  # it stops accepting new connections while the request is still open
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except (ConnectionRefusedError, ConnectionResetError):  # reset: it was in the closed backlog
+                break
+            assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
+            time.sleep(0.02)
+        assert proc.poll() is None, "exited before finishing the request in flight"
+        sock.sendall(body)
+        reply = _read_reply(sock)
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+        assert b"connection: close" in reply.lower()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        sock.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    with SqliteStore(db) as store:
+        run = store.get_run(trace_id.hex())
+        assert run is not None and run.agent == "graceful" and [s.name for s in run.steps] == ["get_pods"]
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 
+from otel_meta import semconv as sc
 from tests.analyzers.receiver import payloads as p
 from tests.analyzers.receiver.test_bad_input import PROTOBUF, post
 
@@ -63,3 +64,31 @@ def test_late_outcome_sets_and_overrides_and_404s_for_unknown_traces(server, sto
     assert status == 400 and "success" in json.loads(data)["error"]
     assert get(server, "/api/runs?limit=zero")[0] == 400
     assert get(server, "/api/nothing-here")[0] == 404
+
+
+def test_runs_cli_json_and_rest_give_the_same_documented_shape(server, store, tmp_path, capsys):
+    from datetime import datetime
+
+    from analyzers.cli import main
+
+    trace_id = p.new_trace_id()
+    tid = trace_id.hex()
+    agent = p.agent_span(trace_id, "shape", outcome="failure")
+    agent.attributes.append(p.kv(sc.OTEL_META_PROMPT_VERSION, "1.0.3"))
+    failing = p.span(trace_id, 3, "execute_tool restart_pod", parent=1, start=9, status_code=2,
+                     attrs={sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "restart_pod",
+                            sc.ERROR_TYPE: "PodNotFound"})
+    assert post(server, p.body(agent, p.tool_span(trace_id, 2, "get_pods", 2), failing), PROTOBUF)[0] == 200
+    assert main(["runs", "--db", str(tmp_path / "analyzer.db"), "--agent", "shape", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    rest = get(server, "/api/runs?agent=shape")[1]
+    assert cli == rest == [get(server, f"/api/runs/{tid}")[1]]
+    [run] = cli
+    assert list(run) == ["trace_id", "agent", "outcome", "prompt_version", "started_at", "duration_ms", "steps"]
+    assert (run["trace_id"], run["agent"], run["outcome"], run["prompt_version"]) == (tid, "shape", "failure", "1.0.3")
+    assert datetime.fromisoformat(run["started_at"]).tzinfo is not None
+    assert run["duration_ms"] == 5.0
+    assert run["steps"] == [
+        {"kind": "tool", "name": "get_pods", "ok": True, "duration_ms": 5.0, "error_type": None},
+        {"kind": "tool", "name": "restart_pod", "ok": False, "duration_ms": 5.0, "error_type": "PodNotFound"},
+    ]
