@@ -24,8 +24,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     lines: list[str] = []
     result = run_demo(DemoConfig(rounds=3, episodes=50, seed=SEED, output_dir=out), echo=lines.append)
     text = "\n".join(lines)
+    # Everything the demo promises to print: rates with intervals, the commits, the final prompt, next steps.
     assert "success rate per prompt version" in text and "where to look next" in text
-    assert f"otel-meta runs --db {result.db}" in text
+    for v in result.comparison["versions"]:
+        if v["version"] is not None:
+            assert re.search(rf"^{re.escape(v['version'])}\s+{v['runs']}\s+[\d.]+%\s+\[[\d.]+%, [\d.]+%\]$",
+                             text, re.MULTILINE), v
+    assert result.git_log.strip() and result.git_log.rstrip() in text
+    assert len(result.git_log.strip().splitlines()) >= 3  # init, add agent, at least one learned version
+    assert result.final_prompt.rstrip() in text
+    assert f"store:        {result.db}" in text and f"prompts repo: {result.prompts_repo}" in text
+    assert f"otel-meta runs --db {result.db}" in text and str(result.report) in text
     return result
 
 
