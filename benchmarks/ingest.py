@@ -6,7 +6,12 @@ same requests, with no HTTP. The served figure: several concurrent clients POST 
 looks like an agent's: GenAI attributes, a resource and a scope. Prints peak RSS of this process (server
 and clients live in it; the clients only send bytes).
 
-    python benchmarks/ingest.py [--requests 120] [--clients 4]
+The two measurements alternate ``--repeat`` times, each on a fresh database, and the best of each is
+compared: on a shared 2-core machine a neighbour's burst would otherwise decide the ratio. The ceiling is
+serial (parse, then insert); the server overlaps parsing with the writer's commits (SQLite releases the
+GIL), so the ratio can exceed 1.
+
+    python benchmarks/ingest.py [--requests 120] [--clients 4] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -131,15 +136,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=120, help="requests of 512 spans per measurement")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating measurements of each (best counts)")
     args = parser.parse_args()
-    ceiling_bodies = [make_request(i) for i in range(args.requests)]
-    served_bodies = [make_request(args.requests + i) for i in range(args.requests)]
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = ceiling(ceiling_bodies, Path(tmp, "ceiling.db"))
-        http_rate = served(served_bodies, Path(tmp, "served.db"), args.clients)
-    ratio = http_rate / raw
+    bodies = [make_request(i) for i in range(args.requests)]
     print(f"cores: {os.cpu_count()}  spans: {args.requests * BATCH} per measurement, batches of {BATCH}, "
-          f"{args.clients} clients, synchronous=FULL")
+          f"{args.clients} clients, synchronous=FULL, best of {args.repeat}")
+    raws: list[float] = []
+    rates: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeat):
+            raws.append(ceiling(bodies, Path(tmp, f"ceiling-{i}.db")))
+            rates.append(served(bodies, Path(tmp, f"served-{i}.db"), args.clients))
+            print(f"  run {i + 1}: ceiling {raws[-1]:,.0f} spans/s, served {rates[-1]:,.0f} spans/s")
+    raw, http_rate = max(raws), max(rates)
+    ratio = http_rate / raw
     print(f"raw ceiling (protobuf parse + decode + batched SQLite insert): {raw:,.0f} spans/s")
     print(f"served over OTLP/HTTP protobuf:                               {http_rate:,.0f} spans/s")
     print(f"ratio served/ceiling: {ratio:.2f} (target >= 0.50); target >= 20,000 spans/s: "
