@@ -1,11 +1,12 @@
 """Shipping to an existing backend, for real: one agent process, two destinations, no collector.
 
-Arize Phoenix runs from its own venv (``.venv-phoenix``, made by ``make install``) on 127.0.0.1 with its
-working directory in ``tmp_path``; the analyzer runs in-process (``AnalyzerServer`` + ``SqliteStore``).
-The agent (``tests/e2e/agent_process.py``, instrumented by ``import otel_meta.auto``) exports to
-Phoenix through the standard ``OTEL_EXPORTER_OTLP_*`` settings and to the analyzer through
-``OTEL_META_ANALYZER_ENDPOINT``. The test then reads the spans back through Phoenix's REST API
-(``GET /v1/projects/{project}/spans``) and the runs through the analyzer's ``GET /api/runs``.
+Arize Phoenix runs from its own venv (``.venv-phoenix``, made by ``make test-deps``, which ``make test``
+runs first) on 127.0.0.1 with its working directory in ``tmp_path``; the analyzer runs in-process
+(``AnalyzerServer`` + ``SqliteStore``). The agent (``tests/e2e/agent_process.py``, instrumented by
+``import otel_meta.auto``) exports to Phoenix through the standard ``OTEL_EXPORTER_OTLP_*`` settings and
+to the analyzer through ``OTEL_META_ANALYZER_ENDPOINT``. The test then reads the spans back through
+Phoenix's REST API (``GET /v1/projects/{project}/spans``) and the runs through the analyzer's
+``GET /api/runs``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str, interv
 @pytest.fixture
 def phoenix(tmp_path: Path) -> Iterator[str]:
     if not PHOENIX.exists():
-        pytest.skip(f"{PHOENIX} is absent: `make install` creates .venv-phoenix (arize-phoenix)")
+        pytest.skip(f"{PHOENIX} is absent: `make test-deps` (run by `make test`) creates it (arize-phoenix)")
     port, grpc_port = free_port(), free_port()
     workdir = tmp_path / "phoenix"
     workdir.mkdir()
