@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from google.protobuf.internal.encoder import _VarintBytes
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
@@ -61,3 +62,18 @@ def request(*spans: Span) -> ExportTraceServiceRequest:
 
 def body(*spans: Span) -> bytes:
     return request(*spans).SerializeToString()
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field, encoded by hand (the library refuses to build what we test)."""
+    return _VarintBytes(number << 3 | 2) + _VarintBytes(len(payload)) + payload
+
+
+def deep_body(levels: int = 200) -> bytes:
+    """A request whose one span has an attribute value nested ``levels`` kvlists deep (beyond protobuf's
+    recursion limit): AnyValue.kvlist_value(6) -> KeyValueList.values(1) -> KeyValue.value(2) -> ..."""
+    value = _field(1, b"leaf")
+    for _ in range(levels):
+        value = _field(6, _field(1, _field(1, b"k") + _field(2, value)))
+    span_bytes = agent_span(new_trace_id()).SerializeToString() + _field(9, _field(1, b"deep") + _field(2, value))
+    return _field(1, _field(2, _field(2, span_bytes)))  # request.resource_spans -> scope_spans -> spans

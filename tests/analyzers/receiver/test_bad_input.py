@@ -62,6 +62,8 @@ def stored_before(server, store):
     (b"not gzip at all", {**PROTOBUF, "Content-Encoding": "gzip"}, "could not be decompressed"),
     (b'{"a":' * 200 + b"1" + b"}" * 200, {"Content-Type": "application/json"}, "nested deeper"),
     (b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}, "nested deeper"),
+    (p.deep_body(), PROTOBUF, "not a valid OTLP"),
+    (gzip.compress(p.deep_body()), {**PROTOBUF, "Content-Encoding": "gzip"}, "not a valid OTLP"),
 ])
 def test_malformed_bodies_get_400_with_a_message(server, stored_before, body, headers, needle):
     status, resp_headers, data = post(server, body, headers)
@@ -183,6 +185,10 @@ def test_grpc_malformed_protobuf_is_invalid_argument(server, store):
     with pytest.raises(grpc.RpcError) as err:
         export(b"\x0a\xff\xff\xff\xff\x0f garbage", timeout=5)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "protobuf" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        export(p.deep_body(), timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "protobuf" in err.value.details()
+    assert export(p.deep_body(10), timeout=5) == b""  # the same shape, shallow: accepted
     assert export(p.body(p.agent_span(p.new_trace_id())), timeout=5) == b""
     channel.close()
     assert_still_serving(server, store)
