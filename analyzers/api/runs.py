@@ -16,7 +16,7 @@ from analyzers.api.routing import HttpError, Request, Response, Route, json_resp
 if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
 
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}\Z")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 

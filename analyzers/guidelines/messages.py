@@ -37,7 +37,7 @@ from analyzers.model import Pattern
 if TYPE_CHECKING:
     from analyzers.guidelines.prompt_file import Guideline
 
-TRACE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+TRACE_ID_RE = re.compile(r"^[0-9a-f]{32}\Z")
 MAX_EVIDENCE = 5
 
 TRAILER_AGENT = "Otel-Meta-Agent"
@@ -47,7 +47,7 @@ TRAILER_RETIRED = "Otel-Meta-Retired"
 TRAILER_TEXT = "Otel-Meta-Text"
 TRAILER_ROLLBACK = "Otel-Meta-Rollback-To"
 TRAILER_BLOCKED = "Otel-Meta-Blocked"
-_KIND_RE = re.compile(r"^[a-z_]{1,32}$")
+_KIND_RE = re.compile(r"^[a-z_]{1,32}\Z")
 _TRAILER_RE = re.compile(r"^(Otel-Meta-[A-Za-z-]+): ?(.*)$", re.MULTILINE)
 
 

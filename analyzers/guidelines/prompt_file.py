@@ -25,9 +25,9 @@ from analyzers.errors import InvalidAgentNameError, PromptsRepoError
 from analyzers.model import PATTERN_TYPES
 from otel_meta._prompts import AGENT_NAME_RE, render_prompt
 
-SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 #: A pattern id as it may appear in a prompt file and a commit message.
-PATTERN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+PATTERN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,80}\Z")
 INITIAL_VERSION = "1.0.0"
 
 

@@ -49,7 +49,7 @@ from analyzers.model import Pattern
 
 _logger = logging.getLogger(__name__)
 
-TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 _TOOL = r"[A-Za-z0-9_.:-]{1,64}"
 REMARKS = ("without checking its inputs", "as the last step", "unless needed", "in a row")
 VERBS_RECOMMEND = ("Prefer", "Use", "Think before")
