@@ -14,6 +14,7 @@ from scipy.stats import fisher_exact
 
 from examples.demo import DemoConfig, DemoResult, run_demo
 from tests.analyzers.report.chromium import rendered_dom
+from tests.analyzers.report.test_report import assert_self_contained
 
 SEED = 11
 
@@ -65,6 +66,7 @@ def test_guidelines_are_commits_and_the_final_prompt_uses_them(demo: DemoResult)
 
 @pytest.mark.slow
 def test_report_chart_and_patterns_table_render(demo: DemoResult, tmp_path: Path) -> None:
+    assert_self_contained(demo.report.read_text(encoding="utf-8"))
     page = rendered_dom(demo.report, tmp_path)
     versions = [v for v in demo.comparison["versions"] if v["version"] is not None]
     assert page.measure["rendered"] == "true"

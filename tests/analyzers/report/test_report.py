@@ -28,10 +28,17 @@ PATTERNS = [
 COMMITS = [ReportCommit("abc1234", "hotel-sre v1.0.1: apply sp-1"), ReportCommit("def5678", "add agent")]
 
 
+def assert_self_contained(page: str) -> None:
+    """Nothing in ``page`` can load from elsewhere: no URL but the SVG namespace, no CSS import."""
+    assert not re.search(r"""(src|href|action)\s*=\s*["']?(https?:)?//""", page), "the report must not load anything"
+    assert set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", page)) <= {"http://www.w3.org/2000/svg"}
+    assert not re.search(r"url\(|@import|fetch\(|XMLHttpRequest|import\(", page)
+    assert "cdn" not in page.lower()
+
+
 def test_report_has_no_external_resources_and_escapes_its_data() -> None:
     page = render_report(versions=VERSIONS, patterns=PATTERNS, commits=COMMITS, agent="hotel-sre")
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "the report must not load anything"
-    assert "cdn" not in page.lower()
+    assert_self_contained(page)
     assert HOSTILE not in page and "</script><script>" not in page
     assert page.count("</script>") == 2  # the data block and the renderer, nothing injected
     assert "__REPORT_DATA__" not in page and "__REPORT_TITLE__" not in page
