@@ -89,7 +89,8 @@ def _content_length(data: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_sigterm_stops_accepting_finishes_the_request_in_flight_and_exits_0(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_accepting_finishes_the_request_in_flight_and_exits_0(tmp_path, signum):
     db = tmp_path / "graceful.db"
     proc, port = start_serve(db)
     trace_id = p.new_trace_id()
@@ -97,18 +98,18 @@ def test_sigterm_stops_accepting_finishes_the_request_in_flight_and_exits_0(tmp_
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
         # The request is in flight once the server has parsed its headers: it then answers
-        # "100 Continue" and waits for the body, which is sent only after SIGTERM.
+        # "100 Continue" and waits for the body, which is sent only after the signal.
         sock.sendall(f"POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\n"
                      f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
         assert sock.recv(64).startswith(b"HTTP/1.1 100")
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         deadline = time.monotonic() + 20
         while True:  # it stops accepting new connections while the request is still open
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
             except (ConnectionRefusedError, ConnectionResetError):  # reset: it was in the closed backlog
                 break
-            assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
+            assert time.monotonic() < deadline, "still accepting connections after the signal"
             time.sleep(0.02)
         assert proc.poll() is None, "exited before finishing the request in flight"
         sock.sendall(body)
