@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from analyzers.receiver import otlp
@@ -69,11 +70,11 @@ def make_request(seed: int) -> bytes:
                          _kv(sc.GEN_AI_TOOL_CALL_ID, f"call_{seed}_{t}_{i}"), _kv(sc.GEN_AI_TOOL_TYPE, "function")]
                 name, parent = f"execute_tool tool_{i % 5}", root
             start = t0 + t * 1_000_000 + i * 1000
-            spans.append(Span(trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=1,
+            spans.append(Span(trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=Span.SPAN_KIND_INTERNAL,
                               start_time_unix_nano=start, end_time_unix_nano=start + 900, attributes=attrs))
     req = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-        resource={"attributes": [_kv("service.name", "bench-agent"), _kv("telemetry.sdk.language", "python")]},
-        scope_spans=[ScopeSpans(scope={"name": "otel_meta", "version": "0.1.0"}, spans=spans)],
+        resource=Resource(attributes=[_kv(sc.SERVICE_NAME, "bench-agent"), _kv("telemetry.sdk.language", "python")]),
+        scope_spans=[ScopeSpans(scope=InstrumentationScope(name="otel_meta", version="0.1.0"), spans=spans)],
     )])
     return req.SerializeToString()
 

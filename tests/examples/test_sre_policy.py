@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import fisher_exact
 
 from analyzers.guidelines.templates import guideline_text
-from analyzers.model import Pattern
+from analyzers.model import Pattern, PatternType
 from examples.sre_agent.cluster import (
     FAULT_KINDS,
     FAULTS_BY_NAME,
@@ -26,7 +26,7 @@ from otel_meta._prompts import render_prompt
 BASE = "You are an SRE agent for the hotel-reservation app. Tools: get_pods, get_logs, restart_pod."
 
 
-def _pattern(kind: str, tools: tuple[str, ...], rate: float, baseline: float = 0.4) -> Pattern:
+def _pattern(kind: PatternType, tools: tuple[str, ...], rate: float, baseline: float = 0.4) -> Pattern:
     return Pattern(id=f"p-{'-'.join(tools)}", type=kind, agent="hotel-sre", description="d", tools=tools,
                    confidence=0.9, frequency=30, success_rate=rate, baseline_success_rate=baseline)
 
