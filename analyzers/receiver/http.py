@@ -84,6 +84,9 @@ class ReceiverHttpServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: Headers and body go out in two writes; with Nagle on, a keep-alive client's next request would
+    #: wait for the delayed ACK (~40 ms) of the body.
+    disable_nagle_algorithm = True
     server: ReceiverHttpServer
     busy = False
     #: A silent client cannot hold a thread forever.
