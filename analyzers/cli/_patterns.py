@@ -49,9 +49,12 @@ def run(args: argparse.Namespace) -> int:
     if not patterns:
         print("no patterns")
         return 0
-    print(f"{'CONF':>6}  {'TYPE':19}  {'AGENT':18}  {'RUNS':>6}  {'SUCCESS':>7}  {'BASE':>5}  TOOLS")
+    # SUPPORT counts the pattern's unit (runs, or calls for call-level kinds); SUCCESS is the rate of
+    # the group that shows the pattern and VS the rate of the group the test compared it with.
+    print(f"{'CONF':>6}  {'TYPE':19}  {'AGENT':18}  {'SUPPORT':>11}  {'SUCCESS':>7}  {'VS':>4}  TOOLS")
     for p in patterns:
-        print(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {p.frequency:6d}  {p.success_rate:7.0%}  "
-              f"{p.baseline_success_rate:5.0%}  {' -> '.join(p.tools) or '-'}")
+        support = f"{p.frequency} {p.unit}"
+        print(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {support:>11}  {p.success_rate:7.0%}  "
+              f"{p.baseline_success_rate:4.0%}  {' -> '.join(p.tools) or '-'}")
         print(f"        {p.description}")
     return 0
