@@ -128,10 +128,11 @@ def start_llm_span(
                              attributes=attrs, start_time=start_time)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LlmResult:
     """What an LLM call answered, as the contract records it. ``output_messages`` is the captured JSON
-    of the output messages (``None`` with capture off)."""
+    of the output messages (``None`` with capture off). Built on every LLM call, so not frozen (a frozen
+    dataclass's ``__init__`` goes through ``object.__setattr__`` per field); treat it as read-only."""
 
     response_model: str | None = None
     response_id: str | None = None
@@ -148,19 +149,22 @@ class LlmResult:
 def set_llm_result(span: Span, result: LlmResult, *, on_span: bool = True) -> None:
     """Write an LLM call's response attributes (``on_span=False`` keeps captured output off the span)."""
     attributes: dict[str, object] = {
-        sc.OTEL_META_RESPONSE_TOOL_CALLS: list(result.tool_calls),
-        sc.OTEL_META_RESPONSE_TOOL_CALL_IDS: list(result.tool_call_ids),
+        sc.OTEL_META_RESPONSE_TOOL_CALLS: result.tool_calls,
+        sc.OTEL_META_RESPONSE_TOOL_CALL_IDS: result.tool_call_ids,
         sc.OTEL_META_REASONING_CHARS: result.reasoning_chars,
     }
-    for key, value in ((sc.GEN_AI_RESPONSE_MODEL, result.response_model),
-                       (sc.GEN_AI_RESPONSE_ID, result.response_id),
-                       (sc.GEN_AI_USAGE_INPUT_TOKENS, result.input_tokens),
-                       (sc.GEN_AI_USAGE_OUTPUT_TOKENS, result.output_tokens),
-                       (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, result.reasoning_tokens)):
-        if value is not None:
-            attributes[key] = value
+    if result.response_model is not None:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = result.response_model
+    if result.response_id is not None:
+        attributes[sc.GEN_AI_RESPONSE_ID] = result.response_id
+    if result.input_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = result.input_tokens
+    if result.output_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = result.output_tokens
+    if result.reasoning_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = result.reasoning_tokens
     if result.finish_reasons:
-        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(result.finish_reasons)
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = result.finish_reasons
     if on_span and result.output_messages is not None:
         attributes[sc.GEN_AI_OUTPUT_MESSAGES] = result.output_messages
     span.set_attributes(attributes)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from opentelemetry import trace
 
 from otel_meta import _patching, _runtime, _spans
 from otel_meta import semconv as sc
+from otel_meta._config import CaptureMode
 from otel_meta._content import ContentPolicy
 from otel_meta._guard import internal_error
 from otel_meta._openai._call import LlmCall
@@ -33,26 +34,33 @@ _hook_registered = False
 _stream_types: tuple[type, type] | None = None
 
 ResultOf = Callable[[Any, ContentPolicy], _spans.LlmResult]
-Begin = Callable[[Any, dict[str, Any]], "LlmCall | None"]
 
 # (module candidates, class, wrapper factory): the first importable module that has the class wins.
 _CHAT_MODULES = ("openai.resources.chat.completions.completions", "openai.resources.chat.completions")
 _RESPONSES_MODULES = ("openai.resources.responses.responses", "openai.resources.responses")
 
 
+_STATE = _runtime.STATE
+_attach = otel_context.attach
+_detach = otel_context.detach
+_span_in_context = trace.set_span_in_context
+
+
 def _begin(instance: Any, kwargs: dict[str, Any], messages: Callable[[dict[str, Any]], Any]) -> LlmCall | None:
+    """Start the call's span with what is known before the call (captured input only with capture on)."""
     try:
-        policy = _runtime.STATE.policy
-        model = kwargs.get("model")
+        policy = _STATE.policy
         attributes = request_attributes(instance, kwargs)
         input_json = None
-        if policy.mode.enabled:
+        mode = policy.mode
+        if mode is not CaptureMode.NO_CONTENT:
             try:
                 input_json = policy.json(messages(kwargs))
             except Exception as exc:  # noqa: BLE001
                 internal_error("openai.input_messages", exc)
-        if input_json is not None and policy.mode.on_span:
-            attributes[sc.GEN_AI_INPUT_MESSAGES] = input_json
+            if input_json is not None and mode.on_span:
+                attributes[sc.GEN_AI_INPUT_MESSAGES] = input_json
+        model = kwargs.get("model")
         span = _spans.start_llm_span(_runtime.tracer(), model if isinstance(model, str) else "unknown",
                                      provider=sc.PROVIDER_OPENAI, attributes=attributes)
         return LlmCall(span, policy, input_json)
@@ -61,66 +69,73 @@ def _begin(instance: Any, kwargs: dict[str, Any], messages: Callable[[dict[str, 
         return None
 
 
-def _begin_chat(instance: Any, kwargs: dict[str, Any]) -> LlmCall | None:
-    return _begin(instance, kwargs, lambda kw: chat_input_messages(kw.get("messages")))
+def _chat_messages(kwargs: dict[str, Any]) -> Any:
+    return chat_input_messages(kwargs.get("messages"))
 
 
-def _begin_responses(instance: Any, kwargs: dict[str, Any]) -> LlmCall | None:
-    return _begin(instance, kwargs, lambda kw: responses_input_messages(kw.get("input"), kw.get("instructions")))
+def _responses_messages(kwargs: dict[str, Any]) -> Any:
+    return responses_input_messages(kwargs.get("input"), kwargs.get("instructions"))
 
 
 def _settle(call: LlmCall, result: Any, result_of: ResultOf, accumulator: type) -> Any:
     """End the span for a whole response, or hand back a traced stream that ends it later."""
-    stream_type, async_stream_type = _stream_types or (None, None)
-    try:
-        if stream_type is not None and isinstance(result, stream_type):
-            return TracedStream(result, call, accumulator(call.policy.mode.enabled))
-        if async_stream_type is not None and isinstance(result, async_stream_type):
-            return TracedAsyncStream(result, call, accumulator(call.policy.mode.enabled))
-    except Exception as exc:  # noqa: BLE001
-        internal_error("openai.stream", exc)
-        call.finish(lambda policy: _spans.LlmResult())
-        return result
-    call.finish(lambda policy: result_of(result, policy))
+    stream_types = _stream_types
+    if stream_types is not None and isinstance(result, stream_types):
+        try:
+            capture = call.policy.mode is not CaptureMode.NO_CONTENT
+            if isinstance(result, stream_types[0]):
+                return TracedStream(result, call, accumulator(capture))
+            return TracedAsyncStream(result, call, accumulator(capture))
+        except Exception as exc:  # noqa: BLE001
+            internal_error("openai.stream", exc)
+            call.finish(_empty_result)
+            return result
+    call.finish(result_of, result)
     return result
 
 
-def _sync_traced(begin: Begin, result_of: ResultOf, accumulator: type) -> _patching.Wrapper:
+def _empty_result(policy: ContentPolicy) -> _spans.LlmResult:
+    return _spans.LlmResult()
+
+
+def _sync_traced(messages: Callable[[dict[str, Any]], Any], result_of: ResultOf,
+                 accumulator: type) -> _patching.Wrapper:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not _runtime.STATE.instrumented:
+        if not _STATE.instrumented:
             return wrapped(*args, **kwargs)
-        call = begin(instance, kwargs)
+        call = _begin(instance, kwargs, messages)
         if call is None:
             return wrapped(*args, **kwargs)
-        token = otel_context.attach(trace.set_span_in_context(call.span))
+        token = _attach(_span_in_context(call.span))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
-            otel_context.detach(token)
+            _detach(token)
             call.fail(exc)
             raise
-        otel_context.detach(token)
+        _detach(token)
         return _settle(call, result, result_of, accumulator)
 
     return traced
 
 
-def _async_traced(begin: Begin, result_of: ResultOf, accumulator: type) -> _patching.Wrapper:
+def _async_traced(messages: Callable[[dict[str, Any]], Any], result_of: ResultOf,
+                  accumulator: type) -> _patching.Wrapper:
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
-        if not _runtime.STATE.instrumented:
+        if not _STATE.instrumented:
             return await wrapped(*args, **kwargs)
-        call = begin(instance, kwargs)
+        call = _begin(instance, kwargs, messages)
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = otel_context.attach(trace.set_span_in_context(call.span))
+        token = _attach(_span_in_context(call.span))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            otel_context.detach(token)
+            _detach(token)
             call.fail(exc)
             raise
-        otel_context.detach(token)
+        _detach(token)
         return _settle(call, result, result_of, accumulator)
 
     return traced
@@ -128,22 +143,22 @@ def _async_traced(begin: Begin, result_of: ResultOf, accumulator: type) -> _patc
 
 def completions_create() -> _patching.Wrapper:
     """The wrapper of ``Completions.create`` (``client.chat.completions.create``)."""
-    return _sync_traced(_begin_chat, chat_result, ChatAccumulator)
+    return _sync_traced(_chat_messages, chat_result, ChatAccumulator)
 
 
 def async_completions_create() -> _patching.Wrapper:
     """The wrapper of ``AsyncCompletions.create``."""
-    return _async_traced(_begin_chat, chat_result, ChatAccumulator)
+    return _async_traced(_chat_messages, chat_result, ChatAccumulator)
 
 
 def responses_create() -> _patching.Wrapper:
     """The wrapper of ``Responses.create`` (``client.responses.create``)."""
-    return _sync_traced(_begin_responses, response_result, ResponsesAccumulator)
+    return _sync_traced(_responses_messages, response_result, ResponsesAccumulator)
 
 
 def async_responses_create() -> _patching.Wrapper:
     """The wrapper of ``AsyncResponses.create``."""
-    return _async_traced(_begin_responses, response_result, ResponsesAccumulator)
+    return _async_traced(_responses_messages, response_result, ResponsesAccumulator)
 
 
 _TARGETS: tuple[tuple[tuple[str, ...], str, Callable[[], _patching.Wrapper]], ...] = (

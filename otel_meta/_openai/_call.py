@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,40 +15,41 @@ from otel_meta._guard import internal_error
 class LlmCall:
     """An LLM call in flight. ``finish``/``fail`` end the span; whichever comes first wins."""
 
-    __slots__ = ("_ended", "input_messages", "policy", "span")
-    _lock = threading.Lock()  # shared: the critical section is one flag
+    __slots__ = ("_open", "input_messages", "policy", "span")
 
     def __init__(self, span: Span, policy: ContentPolicy, input_messages: str | None) -> None:
         self.span = span
         self.policy = policy
         self.input_messages = input_messages
-        self._ended = False
+        self._open = [True]  # popped by whoever ends the span: list.pop is atomic, so no lock is needed
 
     def _claim(self) -> bool:
-        with self._lock:
-            if self._ended:
-                return False
-            self._ended = True
-            return True
+        try:
+            return self._open.pop()
+        except IndexError:
+            return False
 
     @property
     def ended(self) -> bool:
-        return self._ended
+        return not self._open
 
-    def finish(self, make_result: Callable[[ContentPolicy], _spans.LlmResult]) -> None:
-        """End the span with the result ``make_result`` extracts (only when the span records)."""
+    def finish(self, make_result: Callable[..., _spans.LlmResult], *args: Any) -> None:
+        """End the span with the result ``make_result(*args, policy)`` extracts (only when it records)."""
         if not self._claim():
             return
+        span = self.span
         try:
-            if self.span.is_recording():
-                result = make_result(self.policy)
-                _spans.set_llm_result(self.span, result, on_span=self.policy.mode.on_span)
-                if self.policy.mode.on_event:
-                    _spans.add_inference_details(self.span, self.input_messages, result.output_messages)
+            if span.is_recording():
+                policy = self.policy
+                result = make_result(*args, policy)
+                mode = policy.mode
+                _spans.set_llm_result(span, result, on_span=mode.on_span)
+                if mode.on_event:
+                    _spans.add_inference_details(span, self.input_messages, result.output_messages)
         except Exception as exc:  # noqa: BLE001 - the guard decides
             internal_error("openai.finish", exc)
         finally:
-            self.span.end()
+            span.end()
 
     def fail(self, exc: BaseException, make_result: Callable[[ContentPolicy], _spans.LlmResult] | None = None) -> None:
         """End the span as failed with ``error.type`` from ``exc`` (and what was received so far)."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from otel_meta._content import ContentPolicy
-from otel_meta._openai._messages import field, int_or_none, output_message
+from otel_meta._openai._messages import field, int_or_none, output_message, values_of
 from otel_meta._spans import LlmResult
 
 
 def reasoning_text(message: Any) -> str | None:
     """The reasoning a chat message or delta carries (``reasoning_content`` or ``reasoning``)."""
+    values = values_of(message)
     for name in ("reasoning_content", "reasoning"):
-        value = field(message, name)
+        value = values.get(name)
         if isinstance(value, str) and value:
             return value
     return None
@@ -21,46 +22,52 @@ def reasoning_text(message: Any) -> str | None:
 def _usage(usage: Any) -> tuple[int | None, int | None, int | None]:
     if usage is None:
         return None, None, None
-    details = field(usage, "completion_tokens_details")
+    values = values_of(usage)
+    details = values.get("completion_tokens_details")
     reasoning = int_or_none(field(details, "reasoning_tokens")) if details is not None else None
-    return (int_or_none(field(usage, "prompt_tokens")), int_or_none(field(usage, "completion_tokens")),
-            reasoning)
+    return int_or_none(values.get("prompt_tokens")), int_or_none(values.get("completion_tokens")), reasoning
 
 
 def chat_result(response: Any, policy: ContentPolicy) -> LlmResult:
-    """The contract's attributes of a ``ChatCompletion``."""
+    """The contract's attributes of a ``ChatCompletion`` (fields read directly, nothing dumped)."""
+    capture = policy.mode.enabled
     finish: list[str] = []
     names: list[str] = []
     ids: list[str] = []
     chars = 0
     messages: list[dict[str, Any]] = []
-    for choice in field(response, "choices") or ():
-        message = field(choice, "message")
-        reason = field(choice, "finish_reason")
+    values = values_of(response)
+    for choice in values.get("choices") or ():
+        choice_values = values_of(choice)
+        message = values_of(choice_values.get("message"))
+        reason = choice_values.get("finish_reason")
         if isinstance(reason, str):
             finish.append(reason)
         reasoning = reasoning_text(message)
-        chars += len(reasoning or "")
+        if reasoning:
+            chars += len(reasoning)
         calls: list[tuple[Any, Any, Any]] = []
-        for call in field(message, "tool_calls") or ():
-            function = field(call, "function") or field(call, "custom")
-            name, call_id = field(function, "name"), field(call, "id")
+        for call in message.get("tool_calls") or ():
+            call_values = values_of(call)
+            function = values_of(call_values.get("function") or call_values.get("custom"))
+            name, call_id = function.get("name"), call_values.get("id")
             names.append(str(name))
             ids.append(str(call_id))
-            calls.append((call_id, name, field(function, "arguments") or field(function, "input")))
-        if policy.mode.enabled:
-            content = field(message, "content")
+            if capture:
+                calls.append((call_id, name, function.get("arguments") or function.get("input")))
+        if capture:
+            content = message.get("content")
             messages.append(output_message(reasoning, content if isinstance(content, str) else None,
                                            calls, reason if isinstance(reason, str) else None))
-    input_tokens, output_tokens, reasoning_tokens = _usage(field(response, "usage"))
-    model, response_id = field(response, "model"), field(response, "id")
+    input_tokens, output_tokens, reasoning_tokens = _usage(values.get("usage"))
+    model, response_id = values.get("model"), values.get("id")
     return LlmResult(
         response_model=model if isinstance(model, str) else None,
         response_id=response_id if isinstance(response_id, str) else None,
         input_tokens=input_tokens, output_tokens=output_tokens, reasoning_tokens=reasoning_tokens,
         finish_reasons=tuple(finish), tool_calls=tuple(names), tool_call_ids=tuple(ids),
         reasoning_chars=chars,
-        output_messages=policy.json(messages) if policy.mode.enabled else None,
+        output_messages=policy.json(messages) if capture else None,
     )
 
 

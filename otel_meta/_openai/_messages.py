@@ -11,32 +11,81 @@ from typing import Any
 
 from otel_meta import semconv as sc
 
-_SCALARS = (str, int, float)
-_CHAT_REQUEST = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_completion_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_output_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+#: create() keyword -> request attribute, for the numeric request parameters.
+_NUMERIC_REQUEST = {
+    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": sc.GEN_AI_REQUEST_TOP_P,
+    "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_completion_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_output_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "seed": sc.GEN_AI_REQUEST_SEED,
+    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+}
+_ABSENT: Any = object()
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj[name]`` for dicts, ``obj.name`` otherwise."""
+    """``obj[name]`` for dicts, ``obj.name`` otherwise.
+
+    openai's (pydantic v2) objects are read from their field and extra-field dicts: a name the object
+    does not have (``reasoning_content`` on most messages) costs a dict lookup, not an AttributeError.
+    """
+    if obj is None:
+        return default
     if isinstance(obj, dict):
         return obj.get(name, default)
-    return getattr(obj, name, default)
+    extra = getattr(obj, "__pydantic_extra__", _ABSENT)
+    if extra is _ABSENT:
+        return getattr(obj, name, default)
+    value = obj.__dict__.get(name, _ABSENT)
+    if value is not _ABSENT:
+        return value
+    return extra.get(name, default) if extra else default
+
+
+class _AttributeView:
+    """``.get(name, default)`` over an object's attributes (objects that are neither dicts nor pydantic)."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self._obj, name, default)
+
+
+_NO_VALUES: dict[str, Any] = {}
+
+
+def values_of(obj: Any) -> Any:
+    """Something with ``.get(name, default)`` over ``obj``'s fields, for reading several fields of one
+    object: the dict itself, a pydantic object's field dict (extra fields merged in), or an attribute
+    view. Read-only."""
+    if isinstance(obj, dict):
+        return obj
+    if obj is None:
+        return _NO_VALUES
+    extra = getattr(obj, "__pydantic_extra__", _ABSENT)
+    if extra is _ABSENT:
+        return _AttributeView(obj)
+    return {**obj.__dict__, **extra} if extra else obj.__dict__
+
+
+def _base_url(client: Any) -> Any:
+    # openai's ``base_url`` property runs an import statement on every read; what it returns is the
+    # client's ``_base_url``, so that is read first and the property is the fallback.
+    url = getattr(client, "__dict__", {}).get("_base_url")
+    return url if url is not None else getattr(client, "base_url", None)
 
 
 def request_attributes(instance: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """``gen_ai.request.*`` and ``server.*`` from a create() call (openai's omit sentinels skipped)."""
     attributes: dict[str, Any] = {}
-    for key, attribute in _CHAT_REQUEST:
-        value = kwargs.get(key)
-        if isinstance(value, _SCALARS) and not isinstance(value, str):
+    for key, value in kwargs.items():
+        attribute = _NUMERIC_REQUEST.get(key)
+        if attribute is not None and isinstance(value, (int, float)):
             attributes[attribute] = value
     n = kwargs.get("n")
     if isinstance(n, int) and n != 1:
@@ -48,7 +97,7 @@ def request_attributes(instance: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stop
     if kwargs.get("stream") is True:
         attributes[sc.GEN_AI_REQUEST_STREAM] = True
-    base_url = getattr(getattr(instance, "_client", None), "base_url", None)
+    base_url = _base_url(getattr(instance, "_client", None))
     host = getattr(base_url, "host", None)
     if isinstance(host, str) and host:
         attributes[sc.SERVER_ADDRESS] = host

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -53,6 +54,16 @@ def test_instrument_twice_patches_once(instrument: Any, server: OpenAIStandIn,
     assert all(is_patched(owner, name) for owner, name in _PATCH_POINTS)
     _chat(server)
     assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o-mini"]
+
+
+def test_patched_methods_keep_signature_and_coroutine_kind(instrument: Any) -> None:
+    instrument()
+    for (owner, name), original in zip(_PATCH_POINTS, _ORIGINALS):
+        patched = owner.__dict__[name]
+        assert patched is not original
+        assert patched.__wrapped__ is original
+        assert inspect.signature(patched) == inspect.signature(original)
+        assert inspect.iscoroutinefunction(patched) == inspect.iscoroutinefunction(original)
 
 
 def test_uninstrument_leaves_nothing_patched_and_reinstrument_works(
