@@ -82,3 +82,28 @@ def test_async_response_error_is_recorded(
     span = only_span(exporter, "chat")
     assert span.attributes[sc.ERROR_TYPE] == "NotFoundError"
     assert span.status.status_code is StatusCode.ERROR
+
+
+def test_async_response_and_async_stream_are_traced(
+    instrumented: None, server: OpenAIStandIn, exporter: InMemorySpanExporter
+) -> None:
+    body = responses_body("All good.", reasoning_summary="Looked at logs.")
+    server.enqueue(JsonReply(body), SseReply(responses_stream_events(body), done=False))
+
+    async def main() -> list[str]:
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="t", max_retries=0) as client:
+            response = await client.responses.create(model="o4-mini", input="status?")
+            assert response.output_text == "All good."
+            stream = await client.responses.create(model="o4-mini", input="status?", stream=True)
+            assert isinstance(stream, openai.AsyncStream)
+            return [event.type async for event in stream]
+
+    kinds = asyncio.run(main())
+    assert kinds[-1] == "response.completed"
+    spans = [s for s in exporter.get_finished_spans() if s.name.startswith("chat")]
+    assert len(spans) == 2
+    for span in spans:
+        assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+        assert span.attributes[sc.OTEL_META_REASONING_CHARS] == len("Looked at logs.")
+        assert sc.GEN_AI_OUTPUT_MESSAGES not in span.attributes
+    assert spans[1].attributes[sc.GEN_AI_REQUEST_STREAM] is True

@@ -117,6 +117,45 @@ def test_import_auto_imports_nothing_heavy() -> None:
                    check=True, timeout=60)
 
 
+def test_auto_reuses_the_process_provider() -> None:
+    script = textwrap.dedent("""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        import otel_meta.auto
+        import otel_meta
+
+        @otel_meta.tool
+        def noop():
+            return 1
+
+        assert noop() == 1
+        assert trace.get_tracer_provider() is provider
+        assert [s.name for s in exporter.get_finished_spans()] == ["execute_tool noop"]
+    """)
+    subprocess.run([sys.executable, "-c", script], env=_clean_env(), cwd=REPO, check=True, timeout=60)
+
+
+def test_auto_configures_batch_export_when_there_is_no_provider() -> None:
+    script = textwrap.dedent("""
+        import otel_meta.auto
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        provider = trace.get_tracer_provider()
+        assert isinstance(provider, TracerProvider), provider
+        # The SDK keeps its processors privately; this is the only way to see which kind was set up.
+        processors = provider._active_span_processor._span_processors
+        assert processors and all(isinstance(p, BatchSpanProcessor) for p in processors), processors
+    """)
+    subprocess.run([sys.executable, "-c", script], env=_clean_env(), cwd=REPO, check=True, timeout=60)
+
+
 def test_importing_the_package_configures_nothing() -> None:
     script = textwrap.dedent("""
         import sys
