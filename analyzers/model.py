@@ -162,10 +162,11 @@ class Pattern:
     ``confidence`` is a statistic in [0, 1] whose definition lives in ``analyzers.mining`` (and the
     README). ``kind`` is the machine-readable subtype (``sequence``, ``failed_call``, ``call_failures``,
     ``think_first``, ``hot_spot``, ...; ``analyzers.mining`` lists them) and fixes what the figures
-    measure: ``success_rate`` is the rate of the group that shows the pattern and
-    ``baseline_success_rate`` that of the group the confidence test compares it with (the runs without
-    it; for call-level kinds the other tools' calls), ``frequency`` is the size of the first group, in
-    ``unit`` (``runs`` or ``calls``). ``measures`` holds the kind's other figures (a latency p95, a
+    measure: ``success_rate`` is the rate of the group that shows the pattern and ``comparison_rate``
+    that of the group the confidence test compares it with (the runs without it; for call-level kinds
+    the other tools' calls), ``frequency`` is the size of the first group, in ``unit`` (``runs`` or
+    ``calls``). ``baseline_success_rate`` is the agent's baseline: the success rate of all its mined
+    runs. ``measures`` holds the kind's other figures (a latency p95, a
     run-length fence, ...). ``evidence`` holds up to 10 trace ids. ``tools`` depends on the type (see
     ``analyzers.mining``).
     """
@@ -184,6 +185,12 @@ class Pattern:
     kind: str = ""
     unit: Literal["runs", "calls"] = "runs"
     measures: Mapping[str, float] = field(default_factory=dict)
+    comparison_rate: float | None = None
+
+    @property
+    def compared_rate(self) -> float:
+        """The rate ``success_rate`` is tested against (the baseline when no comparison was recorded)."""
+        return self.baseline_success_rate if self.comparison_rate is None else self.comparison_rate
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -198,6 +205,7 @@ class Pattern:
             "unit": self.unit,
             "success_rate": round(self.success_rate, 4),
             "baseline_success_rate": round(self.baseline_success_rate, 4),
+            "comparison_rate": round(self.compared_rate, 4),
             "measures": {k: round(v, 4) for k, v in self.measures.items()},
             "evidence": list(self.evidence),
             "recommendations": list(self.recommendations),

@@ -61,7 +61,7 @@ def check(name: str, runs: list[Run], splits: int, threshold: float) -> tuple[in
                 # A reliability pattern: compare the tool's call success rate with the other tools' calls.
                 ok_b, rest_b = _call_rates(b, p.tools[0])
                 holds = ok_b < rest_b
-                print(f"{label} calls ok A: {p.success_rate:4.0%} vs {p.baseline_success_rate:4.0%}  "
+                print(f"{label} calls ok A: {p.success_rate:4.0%} vs {p.compared_rate:4.0%}  "
                       f"B: {ok_b:4.0%} vs {rest_b:4.0%}  {'holds' if holds else 'DOES NOT HOLD'}")
             elif p.kind == "hot_spot":
                 within_b = _within(b, p.tools[0], p.measures["rest_p95_ms"])
@@ -72,10 +72,10 @@ def check(name: str, runs: list[Run], splits: int, threshold: float) -> tuple[in
                 shown_b = [r for r in b if rule.shows(r)]
                 rate_b = _rate(shown_b)
                 rest_b = _rate([r for r in b if not rule.shows(r)])
-                up_a = p.success_rate > p.baseline_success_rate
+                up_a = p.success_rate > p.compared_rate
                 holds = bool(shown_b) and (rate_b > rest_b) == up_a
                 print(f"{label} runs succeed A: {p.success_rate:4.0%} of {p.frequency:3d} vs "
-                      f"{p.baseline_success_rate:4.0%}  B: {rate_b:4.0%} of {len(shown_b):3d} vs {rest_b:4.0%}  "
+                      f"{p.compared_rate:4.0%}  B: {rate_b:4.0%} of {len(shown_b):3d} vs {rest_b:4.0%}  "
                       f"{'holds' if holds else 'DOES NOT HOLD'}")
             held += holds
             total += 1

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from analyzers.cli._console import fail, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -30,21 +30,17 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.mining import mine_store
     from analyzers.store.sqlite import SqliteStore
 
-    if not args.db.exists():
-        print(f"otel-meta patterns: no store at {args.db} (import runs or start 'otel-meta serve --db "
-              f"{args.db}' first)", file=sys.stderr)
+    if store_missing("patterns", args.db, f" (import runs or start 'otel-meta serve --db {args.db}' first)"):
         return 2
     if not 0.0 <= args.min_confidence <= 1.0:
-        print("otel-meta patterns: --min-confidence must be between 0 and 1", file=sys.stderr)
-        return 2
+        return fail("patterns", "--min-confidence must be between 0 and 1")
     with SqliteStore(args.db) as store:
         try:
             patterns = mine_store(store, args.agent, min_confidence=args.min_confidence)
         except UnknownAgentError as exc:
-            print(f"otel-meta patterns: {exc}", file=sys.stderr)
-            return 2
+            return fail("patterns", exc)
     if args.json:
-        print(json.dumps([p.to_json() for p in patterns], indent=2))
+        print_json([p.to_json() for p in patterns])
         return 0
     if not patterns:
         print("no patterns")
@@ -55,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
     for p in patterns:
         support = f"{p.frequency} {p.unit}"
         print(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {support:>11}  {p.success_rate:7.0%}  "
-              f"{p.baseline_success_rate:4.0%}  {' -> '.join(p.tools) or '-'}")
+              f"{p.compared_rate:4.0%}  {' -> '.join(p.tools) or '-'}")
         print(f"        {p.description}")
     return 0

@@ -5,12 +5,12 @@ A change's message::
     diagnosis v1.0.3: +2 guidelines, -1 retired
 
     Applied:
-    - success_pattern sp-3f2a: confidence 0.82, support 34, success 85% vs baseline 60%
+    - success_pattern sp-3f2a: confidence 0.82, support 34, success 85% vs 52% compared, baseline 60% (sequence, in runs)
       evidence: 4bf92f3577b34da6a3ce929d0e0e4736, ...
     Retired:
-    - failure_pattern fp-19c0: confidence 0.41, support 12, success 20% vs baseline 60% (below threshold 0.70)
+    - failure_pattern fp-19c0: confidence 0.41, support 12, success 20% vs 63% compared, baseline 60% (last_step, in runs) (below threshold 0.70)
     Left out:
-    - tool_effectiveness te-77aa: confidence 0.93, support 40, success 55% vs baseline 95% (call_failures, in
+    - tool_effectiveness te-77aa: confidence 0.93, support 40, success 55% vs 95% compared, baseline 60% (call_failures, in
       calls) (contradicted by te-0b11: outcome-level evidence beats call-level)
 
     Guideline text: templates
@@ -21,8 +21,9 @@ A change's message::
     Otel-Meta-Retired: fp-19c0
     Otel-Meta-Text: template
 
-"baseline" is the group the pattern's test compared with (the runs without it, or the other tools'
-calls); the kind and the unit of the support follow the figures. Everything in a message comes from pattern ids (validated), types, figures and trace ids (32 hex
+"compared" is the rate of the group the pattern's test compared with (the runs without it, or the
+other tools' calls), "baseline" the agent's success rate over all mined runs; the kind and the unit of
+the support follow the figures. Everything in a message comes from pattern ids (validated), types, figures and trace ids (32 hex
 digits, validated); never from span text or from a rejected LLM answer.
 """
 
@@ -61,6 +62,7 @@ class PatternChange:
     support: int
     success_rate: float | None = None
     baseline_success_rate: float | None = None
+    comparison_rate: float | None = None
     evidence: tuple[str, ...] = ()
     reason: str = "applied"
     kind: str = ""
@@ -76,6 +78,7 @@ class PatternChange:
             support=int(pattern.frequency),
             success_rate=float(pattern.success_rate),
             baseline_success_rate=float(pattern.baseline_success_rate),
+            comparison_rate=float(pattern.compared_rate),
             evidence=evidence[:MAX_EVIDENCE],
             reason=reason,
             kind=pattern.kind if _KIND_RE.match(pattern.kind) else "",
@@ -96,7 +99,11 @@ class PatternChange:
         line = f"- {self.pattern_type} {self.pattern_id}: confidence {self.confidence:.2f}"
         line += f", support {self.support}"
         if self.success_rate is not None and self.baseline_success_rate is not None:
-            line += f", success {_pct(self.success_rate)}% vs baseline {_pct(self.baseline_success_rate)}%"
+            compared = self.baseline_success_rate if self.comparison_rate is None else self.comparison_rate
+            line += (
+                f", success {_pct(self.success_rate)}% vs {_pct(compared)}% compared,"
+                f" baseline {_pct(self.baseline_success_rate)}%"
+            )
             if self.kind:
                 line += f" ({self.kind}, in {self.unit})"
         if self.reason not in ("applied", "restored"):
@@ -116,6 +123,7 @@ class PatternChange:
             "baseline_success_rate": (
                 None if self.baseline_success_rate is None else round(self.baseline_success_rate, 4)
             ),
+            "comparison_rate": None if self.comparison_rate is None else round(self.comparison_rate, 4),
             "evidence": list(self.evidence),
             "reason": self.reason,
             "kind": self.kind,

@@ -3,7 +3,7 @@
 The writer never reads a pattern's ``description`` or ``recommendations``: those may quote trace text.
 A guideline line is built from the pattern's ``kind`` (which fixes its verb, its wording and what its
 figures measure), its ``tools`` (each must match ``^[A-Za-z0-9_.:-]{1,64}$``) and its figures
-(``success_rate`` against ``baseline_success_rate`` over ``frequency`` runs or calls, ``measures``,
+(``success_rate`` against ``compared_rate`` over ``frequency`` runs or calls, ``measures``,
 ``confidence``). The figures are those of the test behind the confidence (``analyzers.mining``).
 
 Line grammar (what an agent's policy can parse from the rendered prompt; each managed line is rendered
@@ -31,7 +31,7 @@ names no tool. ``LINE_RE`` matches a line (with or without the ``- `` bullet); `
 The table of kinds, their lines and figures is ``KIND_LINES`` (and docs/guidelines.md).
 
 A pattern with an empty ``kind`` (built outside the miner) gets the type's verb (success: ``Prefer``
-when its success rate is at or above its baseline; failure and performance: ``Avoid`` when below;
+when its success rate is at or above the compared rate; failure and performance: ``Avoid`` when below;
 tool effectiveness: ``Use``/``Avoid``; thinking: ``Think before`` when above) and generic figures.
 A pattern whose kind needs tools but has none, with a malformed tool name, or with non-finite figures
 gets no line.
@@ -179,7 +179,7 @@ def verb_for(pattern: Pattern) -> str | None:
 
 
 def _legacy_verb(pattern: Pattern) -> str | None:
-    better = pattern.success_rate >= pattern.baseline_success_rate
+    better = pattern.success_rate >= pattern.compared_rate
     if pattern.type == "success_pattern":
         return "Prefer" if better else None
     if pattern.type == "failure_pattern":
@@ -197,7 +197,7 @@ def figures_text(pattern: Pattern) -> str:
     """The parenthesised figures of ``pattern``'s line: the two groups its test compared."""
     unit = "calls" if pattern.unit == "calls" else "runs"
     conf = f"confidence {pattern.confidence:.2f}"
-    rate, base, n = _pct(pattern.success_rate), _pct(pattern.baseline_success_rate), int(pattern.frequency)
+    rate, base, n = _pct(pattern.success_rate), _pct(pattern.compared_rate), int(pattern.frequency)
     spec = KIND_LINES.get(pattern.kind)
     if spec is None:
         return f"success {rate}% over {n} {unit} vs {base}% baseline, {conf}"
@@ -230,7 +230,10 @@ def _subject(pattern: Pattern, spec: KindLine) -> str | None:
 
 def guideline_text(pattern: Pattern) -> str | None:
     """The template line for ``pattern``, or ``None`` when it cannot be written safely."""
-    figures = (pattern.success_rate, pattern.baseline_success_rate, pattern.confidence, *pattern.measures.values())
+    figures = (
+        pattern.success_rate, pattern.compared_rate, pattern.baseline_success_rate, pattern.confidence,
+        *pattern.measures.values(),
+    )
     if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in figures):
         _logger.info("pattern %s has non-finite figures; no guideline", pattern.id)
         return None

@@ -35,8 +35,8 @@ def test_writer_commit_tag_and_message(repo: PromptsRepo) -> None:
     message = git(repo.path, "log", "-1", "--format=%B", "main")
     lines = message.splitlines()
     assert lines[0] == "diagnosis v1.0.1: +2 guidelines, -0 retired"
-    assert "- success_pattern sp-1: confidence 0.82, support 34, success 85% vs baseline 60%" in lines
-    assert "- failure_pattern fp-1: confidence 0.75, support 12, success 20% vs baseline 60%" in lines
+    assert "- success_pattern sp-1: confidence 0.82, support 34, success 85% vs 60% compared, baseline 60%" in lines
+    assert "- failure_pattern fp-1: confidence 0.75, support 12, success 20% vs 60% compared, baseline 60%" in lines
     evidence_line = next(line for line in lines if line.strip().startswith("evidence:"))
     assert evidence_line.split(": ", 1)[1].split(", ") == list(EVIDENCE[:5])
     assert "Guideline text: templates" in lines and "Otel-Meta-Applied: sp-1 fp-1" in lines
@@ -101,7 +101,7 @@ def test_writer_retires_and_bumps_patch_per_change(repo: PromptsRepo) -> None:
     assert subject == "diagnosis v1.0.2: +1 guidelines, -2 retired"
     body = git(repo.path, "log", "-1", "--format=%b")
     assert (
-        "- success_pattern sp-1: confidence 0.50, support 34, success 85% vs baseline 60% "
+        "- success_pattern sp-1: confidence 0.50, support 34, success 85% vs 60% compared, baseline 60% "
         "(below threshold 0.70)" in body
     )
     assert "- tool_effectiveness te-1: confidence 0.82, support 34 (pattern no longer found)" in body

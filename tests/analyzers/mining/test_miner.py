@@ -155,8 +155,9 @@ def _rate(outcomes: list[bool]) -> float:
 
 
 def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
-    """A pattern's success rate, baseline and frequency are recomputed from the runs: the runs (or calls)
-    that show it against the ones its confidence test compared them with."""
+    """A pattern's success rate, comparison rate and frequency are recomputed from the runs: the runs (or
+    calls) that show it against the ones its confidence test compared them with; its baseline is the
+    agent's success rate over every run."""
     runs = list(planted_runs(300, 9))
     miner = PatternMiner().fit(runs)
     checked = set()
@@ -168,13 +169,14 @@ def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
             own = [s.ok for r in runs for s in r.steps if s.kind == "tool" and s.name == p.tools[0]]
             rest = [s.ok for r in runs for s in r.steps if s.kind == "tool" and s.name != p.tools[0]]
             assert (p.unit, p.frequency) == ("calls", len(own))
-            assert p.success_rate == pytest.approx(_rate(own)) and p.baseline_success_rate == pytest.approx(_rate(rest))
+            assert p.success_rate == pytest.approx(_rate(own)) and p.comparison_rate == pytest.approx(_rate(rest))
         elif p.kind == "hot_spot":
             calls = [s for r in runs for s in r.steps if s.kind == "tool" and s.name == p.tools[0]]
             within = sum(s.duration_ms <= p.measures["rest_p95_ms"] for s in calls)
             assert (p.unit, p.frequency) == ("calls", len(calls))
             assert p.success_rate == pytest.approx(within / len(calls))
-            assert 0.9 <= p.baseline_success_rate <= 1.0  # the other tools' calls within their own p95
+            assert p.comparison_rate is not None
+            assert 0.9 <= p.comparison_rate <= 1.0  # the other tools' calls within their own p95
         else:
             shown = [bool(r.outcome) for r in runs if rule.shows(r)]
             compared = [r for r in runs if not rule.shows(r)]
@@ -182,6 +184,8 @@ def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
                 compared = [r for r in compared if any(s.kind == "thinking" for s in r.steps)]
             assert (p.unit, p.frequency) == ("runs", len(shown)), (p.kind, p.tools)
             assert p.success_rate == pytest.approx(_rate(shown)), (p.kind, p.tools)
-            assert p.baseline_success_rate == pytest.approx(_rate([bool(r.outcome) for r in compared]))
+            assert p.comparison_rate == pytest.approx(_rate([bool(r.outcome) for r in compared]))
+        # The baseline is the agent's: every mined run, whatever the pattern.
+        assert p.baseline_success_rate == pytest.approx(_rate([bool(r.outcome) for r in runs]))
         checked.add(p.kind)
     assert {"sequence", "call_failures", "hot_spot", "outcome_lift", "think_first"} <= checked

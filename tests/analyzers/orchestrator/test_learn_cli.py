@@ -17,7 +17,7 @@ from tests.analyzers.guidelines.traces import BAD, RunSpec, outcome_runs, plante
 
 APPLIED_LINE = re.compile(
     r"- (success_pattern|failure_pattern|tool_effectiveness|thinking_pattern|performance_pattern) "
-    r"\S+: confidence (0\.\d\d|1\.00), support \d+, success \d+% vs baseline \d+%( \(.*\))?"
+    r"\S+: confidence (0\.\d\d|1\.00), support \d+, success \d+% vs \d+% compared, baseline \d+%( \(.*\))?"
 )
 HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "reference-transaction",
          "post-checkout", "post-index-change", "pre-auto-gc")
