@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from analyzers.cli._console import fail, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -29,16 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.store.sqlite import SqliteStore
 
     if len(args.versions) not in (0, 2):
-        print("otel-meta compare: give no versions or exactly two (V1 V2)", file=sys.stderr)
-        return 2
-    if not args.db.exists():
-        print(f"otel-meta compare: no store at {args.db}", file=sys.stderr)
+        return fail("compare", "give no versions or exactly two (V1 V2)")
+    if store_missing("compare", args.db):
         return 2
     v1, v2 = (v.removeprefix("v") for v in args.versions) if args.versions else (None, None)
     with SqliteStore(args.db) as store:
         result = compare_versions(store.iter_runs(args.agent), args.agent, v1, v2)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print_json(result.to_json())
         return 0
     if not result.versions:
         print(f"{args.agent}: no runs with a known outcome")

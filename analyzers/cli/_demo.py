@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail
+
 
 def _source_root() -> Path | None:
     import analyzers
@@ -39,9 +41,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     root = _source_root()
     if root is None:
-        print("otel-meta demo: the demo needs the source tree's examples/ package, which is not installed; "
-              "run `make demo` in a checkout of the repository", file=sys.stderr)
-        return 2
+        return fail("demo", "the demo needs the source tree's examples/ package, which is not installed; "
+                    "run `make demo` in a checkout of the repository")
     # The demo prints its own progress; per-request client logs would drown it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if str(root) not in sys.path:

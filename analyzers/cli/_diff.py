@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail
 from analyzers.errors import OtelMetaError
 
 
@@ -29,7 +30,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = version_diff(PromptsRepo(args.prompts_repo), args.agent, args.v1, args.v2)
     except OtelMetaError as exc:
-        print(f"otel-meta diff: {exc}", file=sys.stderr)
-        return 2
+        return fail("diff", exc)
     sys.stdout.write(text or "no difference\n")
     return 0

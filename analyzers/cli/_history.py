@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail, print_json
 from analyzers.errors import OtelMetaError
 
 
@@ -31,10 +30,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         entries = prompt_history(PromptsRepo(args.prompts_repo), args.agent)
     except OtelMetaError as exc:
-        print(f"otel-meta history: {exc}", file=sys.stderr)
-        return 2
+        return fail("history", exc)
     if args.json:
-        print(json.dumps([e.to_json() for e in entries], indent=2))
+        print_json([e.to_json() for e in entries])
         return 0
     print(f"{'VERSION':10}  {'COMMIT':12}  {'DATE':25}  SUBJECT")
     for e in entries:

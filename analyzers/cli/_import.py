@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail
+
 _SOURCES = {
     "tau-bench": ("FILE", "a τ-bench historical_trajectories/*.json file"),
     "mini-swe-agent": ("DIR", "a mini-SWE-agent results folder (with trajs/ and logs/)"),
@@ -45,13 +47,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         runs = tau_bench.load_runs(args.path) if args.source == "tau-bench" else mini_swe_agent.load_runs(args.path)
     except ImportDataError as exc:
-        print(f"otel-meta import: {exc}", file=sys.stderr)
-        return 2
+        return fail("import", exc)
     service = f"otel-meta-import-{args.source}"
     if args.endpoint:
         if not args.endpoint.startswith(("http://", "https://")):
-            print(f"otel-meta import: --endpoint must be an http(s) URL, not {args.endpoint!r}", file=sys.stderr)
-            return 2
+            return fail("import", f"--endpoint must be an http(s) URL, not {args.endpoint!r}")
         exporter = otlp_exporter(args.endpoint, token=args.token, timeout=args.timeout)
         summary = export_runs(runs, exporter, service_name=service)
         target = args.endpoint

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail, store_missing
 from analyzers.errors import OtelMetaError
 
 
@@ -56,16 +57,11 @@ def run(args: argparse.Namespace) -> int:
         for agent in args.agent or ():
             validate_agent_name(agent)
     except OtelMetaError as exc:
-        print(f"otel-meta learn: --agent: {exc}", file=sys.stderr)
-        return 2
-    if not args.db.exists():
-        print(f"otel-meta learn: no store at {args.db}", file=sys.stderr)
+        return fail("learn", f"--agent: {exc}")
+    if store_missing("learn", args.db):
         return 2
     if not 0.0 <= args.confidence_threshold <= 1.0 or args.min_traces < 1:
-        print(
-            "otel-meta learn: --confidence-threshold must be in [0, 1] and --min-traces >= 1", file=sys.stderr
-        )
-        return 2
+        return fail("learn", "--confidence-threshold must be in [0, 1] and --min-traces >= 1")
     try:
         rewriter = _rewriter(args)
         with SqliteStore(args.db) as store:
@@ -82,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=lambda line: print(line, file=sys.stderr, flush=True),
             )
     except (OtelMetaError, ValueError) as exc:
-        print(f"otel-meta learn: {exc}", file=sys.stderr)
-        return 2
+        return fail("learn", exc)
     if args.json:
         print(report.to_json_text())
         return 0

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail, print_json
 from analyzers.errors import OtelMetaError
 
 
@@ -31,18 +30,13 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(func=run_list)
 
 
-def _fail(exc: Exception) -> int:
-    print(f"otel-meta prompts: {exc}", file=sys.stderr)
-    return 2
-
-
 def run_init(args: argparse.Namespace) -> int:
     from analyzers.guidelines import PromptsRepo
 
     try:
         repo = PromptsRepo.init(args.dir, branch=args.branch)
     except OtelMetaError as exc:
-        return _fail(exc)
+        return fail("prompts", exc)
     print(f"created prompts repo {repo.path} (branch {repo.branch})")
     return 0
 
@@ -54,7 +48,7 @@ def run_add_agent(args: argparse.Namespace) -> int:
         base = args.base_prompt_file.read_text(encoding="utf-8") if args.base_prompt_file else ""
         result = GuidelineWriter(PromptsRepo(args.dir)).add_agent(args.name, base)
     except (OtelMetaError, OSError, UnicodeDecodeError) as exc:
-        return _fail(exc)
+        return fail("prompts", exc)
     print(f"added {args.name} v{result.version} (commit {str(result.commit)[:12]}, tag {result.tag})")
     return 0
 
@@ -66,10 +60,10 @@ def run_list(args: argparse.Namespace) -> int:
         repo = PromptsRepo(args.dir)
         files = [repo.require(agent) for agent in repo.agents()]
     except OtelMetaError as exc:
-        return _fail(exc)
+        return fail("prompts", exc)
     rows = [{"agent": f.agent, "version": f.version, "guidelines": len(f.guidelines)} for f in files]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return 0
     for row in rows:
         print(f"{row['agent']:24}  v{row['version']:10}  {row['guidelines']} guidelines")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from analyzers.cli._console import fail, print_json
 from analyzers.errors import OtelMetaError
 
 
@@ -34,10 +33,9 @@ def run(args: argparse.Namespace) -> int:
             args.agent, args.to_version, reason=args.reason
         )
     except (OtelMetaError, ValueError) as exc:
-        print(f"otel-meta rollback: {exc}", file=sys.stderr)
-        return 2
+        return fail("rollback", exc)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print_json(result.to_json())
     elif result.changed:
         print(
             f"{args.agent}: v{result.version} restores v{args.to_version.removeprefix('v')} "

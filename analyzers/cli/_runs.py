@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from analyzers.cli._console import fail, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -23,17 +23,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyzers.store.sqlite import SqliteStore
 
-    if not args.db.exists():
-        print(f"otel-meta runs: no store at {args.db} (start 'otel-meta serve --db {args.db}' first)",
-              file=sys.stderr)
+    if store_missing("runs", args.db, f" (start 'otel-meta serve --db {args.db}' first)"):
         return 2
     if args.limit < 1:
-        print("otel-meta runs: --limit must be at least 1", file=sys.stderr)
-        return 2
+        return fail("runs", "--limit must be at least 1")
     with SqliteStore(args.db) as store:
         runs = store.list_runs(args.agent, args.limit, include_pending=args.pending)
     if args.json:
-        print(json.dumps([r.to_json() for r in runs], indent=2))
+        print_json([r.to_json() for r in runs])
         return 0
     if not runs:
         print("no runs")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from analyzers.api.context import ServiceContext
+from analyzers.cli._console import fail
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.store.sqlite import SqliteStore
 
     if args.max_body_mb <= 0:
-        print("otel-meta serve: --max-body-mb must be positive", file=sys.stderr)
-        return 2
+        return fail("serve", "--max-body-mb must be positive")
     store = SqliteStore(args.db)
     stop = threading.Event()
 

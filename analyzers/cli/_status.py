@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from analyzers.cli._console import fail, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -56,20 +56,17 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.db.exists():
-        print(f"otel-meta status: no store at {args.db}", file=sys.stderr)
+    if store_missing("status", args.db):
         return 2
     if not (args.prompts_repo / ".git").exists() and not (args.prompts_repo / "HEAD").exists():
-        print(f"otel-meta status: {args.prompts_repo} is not a prompts repo (create it with "
-              "`otel-meta prompts init`)", file=sys.stderr)
-        return 2
+        return fail("status", f"{args.prompts_repo} is not a prompts repo (create it with "
+                    "`otel-meta prompts init`)")
     try:
         data = collect(args)
     except ValueError as exc:
-        print(f"otel-meta status: {exc}", file=sys.stderr)
-        return 2
+        return fail("status", exc)
     if args.json:
-        print(json.dumps(data, indent=2))
+        print_json(data)
         return 0
     s = data["learning_status"]
     print(f"learning cycles:        {s['learning_cycles']} (last: {s['last_learning_time'] or 'never'})")
