@@ -27,8 +27,8 @@ _FALSE = {"false", "0", "no"}
 
 
 def _number(req: Request, name: str) -> float | None:
-    raw = req.query.get(name)
-    if raw is None or raw == "":
+    raw = req.query_value(name)
+    if raw is None:
         return None
     try:
         value = float(raw)
@@ -40,8 +40,8 @@ def _number(req: Request, name: str) -> float | None:
 
 
 def _flag(req: Request, name: str) -> bool | None:
-    raw = req.query.get(name)
-    if raw is None or raw == "":
+    raw = req.query_value(name)
+    if raw is None:
         return None
     if raw.lower() in _TRUE:
         return True
@@ -51,8 +51,8 @@ def _flag(req: Request, name: str) -> bool | None:
 
 
 def _date(req: Request, name: str) -> str | None:
-    raw = req.query.get(name)
-    if raw is None or raw == "":
+    raw = req.query_value(name)
+    if raw is None:
         return None
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))

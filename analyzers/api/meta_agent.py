@@ -55,7 +55,7 @@ def _post(req: Request, ctx: ServiceContext) -> Response:
 
 
 def _get(req: Request, ctx: ServiceContext) -> Response:
-    request_id = req.query.get("requestId")
+    request_id = req.query_value("requestId")
     if request_id:
         found = ctx.store.get_assessment(request_id, AGENT_NAME)
         if found is None:

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def _min_confidence(request: Request) -> float:
-    raw = request.query.get("min_confidence") or request.query.get("minConfidence")
-    if raw in (None, ""):
+    raw = request.query_value("min_confidence") or request.query_value("minConfidence")
+    if raw is None:
         return 0.0
     try:
         value = float(raw)
@@ -32,7 +32,7 @@ def _min_confidence(request: Request) -> float:
 def list_patterns(request: Request, context: ServiceContext) -> Response:
     from analyzers.mining import mine_store
 
-    agent = request.query.get("agent") or None
+    agent = request.query_value("agent")
     min_confidence = _min_confidence(request)
     try:
         patterns = mine_store(context.store, agent, min_confidence=min_confidence)

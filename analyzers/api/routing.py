@@ -36,6 +36,10 @@ class Request:
     body: bytes = b""
     params: Mapping[str, str] = field(default_factory=dict)
 
+    def query_value(self, name: str) -> str | None:
+        """The query parameter ``name``; ``None`` when it is absent or empty (``?name=``)."""
+        return self.query.get(name) or None
+
     def json(self) -> Any:
         """The body parsed as JSON; a 400 ``HttpError`` when it is not JSON."""
         try:

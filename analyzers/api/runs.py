@@ -29,8 +29,8 @@ def _trace_id(request: Request) -> str:
 
 
 def _limit(request: Request) -> int:
-    raw = request.query.get("limit")
-    if raw in (None, ""):
+    raw = request.query_value("limit")
+    if raw is None:
         return DEFAULT_LIMIT
     try:
         limit = int(raw)
@@ -42,7 +42,7 @@ def _limit(request: Request) -> int:
 
 
 def list_runs(request: Request, context: ServiceContext) -> Response:
-    agent = request.query.get("agent") or None
+    agent = request.query_value("agent")
     pending = request.query.get("pending", "").lower() in ("1", "true", "yes")
     runs = context.store.list_runs(agent, _limit(request), include_pending=pending)
     return json_response([r.to_json() for r in runs])
