@@ -5,14 +5,6 @@ from collections.abc import Iterator
 import pytest
 
 from analyzers.receiver.server import AnalyzerServer
-from analyzers.store.sqlite import SqliteStore
-
-
-@pytest.fixture
-def store(tmp_path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "analyzer.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

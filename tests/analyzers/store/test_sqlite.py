@@ -24,23 +24,16 @@ def agent_span(trace_id: str, agent: str, start_s: int, outcome: str | None = "s
                       attrs, resource_attributes={"service.name": "s"})
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "s.db")
-    yield s
-    s.close()
-
-
-def test_schema_version_wal_and_full_sync(store, tmp_path):
+def test_schema_version_wal_and_full_sync(store):
     assert isinstance(store, Store) and store.schema_version == 1
-    conn = sqlite3.connect(tmp_path / "s.db")
+    conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.execute("PRAGMA user_version=99")
     conn.commit()
     conn.close()
     store.close()
     with pytest.raises(StoreError, match="newer than this otel-meta"):
-        SqliteStore(tmp_path / "s.db")
+        SqliteStore(store.path)
 
 
 def test_spans_round_trip_and_duplicates_are_ignored(store):
@@ -63,9 +56,9 @@ def test_runs_filters_order_and_streaming(store):
     assert not store.set_outcome("f" * 32, True)
 
 
-def test_runs_are_visible_from_a_second_store_on_the_same_file(store, tmp_path):
+def test_runs_are_visible_from_a_second_store_on_the_same_file(store):
     store.write_spans([agent_span("c" * 32, "z", 5)])
-    with SqliteStore(tmp_path / "s.db") as other:
+    with SqliteStore(store.path) as other:
         assert other.get_run("c" * 32).agent == "z"
 
 
