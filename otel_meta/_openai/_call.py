@@ -8,8 +8,11 @@ from typing import Any
 from opentelemetry.trace import Span
 
 from otel_meta import _spans
+from otel_meta._config import CaptureMode
 from otel_meta._content import ContentPolicy
 from otel_meta._guard import internal_error
+
+_NO_CONTENT = CaptureMode.NO_CONTENT
 
 
 class LlmCall:
@@ -43,9 +46,12 @@ class LlmCall:
                 policy = self.policy
                 result = make_result(*args, policy)
                 mode = policy.mode
-                _spans.set_llm_result(span, result, on_span=mode.on_span)
-                if mode.on_event:
-                    _spans.add_inference_details(span, self.input_messages, result.output_messages)
+                if mode is _NO_CONTENT:
+                    _spans.set_llm_result(span, result, on_span=False)
+                else:
+                    _spans.set_llm_result(span, result, on_span=mode.on_span)
+                    if mode.on_event:
+                        _spans.add_inference_details(span, self.input_messages, result.output_messages)
         except Exception as exc:  # noqa: BLE001 - the guard decides
             internal_error("openai.finish", exc)
         finally:
