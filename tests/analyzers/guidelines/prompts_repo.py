@@ -29,6 +29,11 @@ def git(repo: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
+def refs(repo: Path) -> str:
+    """Every ref of ``repo`` with the object it points at, one per line (to check nothing moved)."""
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
 def everything_in(repo: Path) -> str:
     """Every file, commit message, tag message and blob reachable from any ref, as one text."""
     parts = [git(repo, "log", "--all", "-p", "--format=%H%n%B"), git(repo, "tag", "-n999")]

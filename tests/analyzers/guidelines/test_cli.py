@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.cli import main
 from analyzers.store.sqlite import SqliteStore
 from tests.analyzers.guidelines.prompts_repo import git
 from tests.analyzers.guidelines.traces import outcome_runs, planted_runs, record_runs
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.support.cli import cli
 
 
 def test_cli_prompt_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,13 +11,9 @@ import yaml
 
 from analyzers.errors import InvalidAgentNameError, PromptsRepoError
 from analyzers.guidelines import GuidelineWriter, PromptsRepo, prompt_history, version_diff
-from tests.analyzers.guidelines.prompts_repo import BASE_PROMPT, everything_in, git, make_pattern
+from tests.analyzers.guidelines.prompts_repo import BASE_PROMPT, everything_in, git, make_pattern, refs
 
 EVIDENCE = tuple(f"{i:032x}" for i in range(1, 8)) + ("NOT-A-TRACE-ID",)
-
-
-def refs(repo: PromptsRepo) -> str:
-    return git(repo.path, "for-each-ref", "--format=%(refname) %(objectname)")
 
 
 def test_writer_commit_tag_and_message(repo: PromptsRepo) -> None:
@@ -77,11 +73,11 @@ def test_writer_commit_tag_and_message(repo: PromptsRepo) -> None:
 def test_writer_no_change_means_no_commit(repo: PromptsRepo) -> None:
     writer = GuidelineWriter(repo)
     writer.write("diagnosis", [make_pattern()])
-    before = refs(repo)
+    before = refs(repo.path)
     # same pattern with drifted figures: the guideline is kept as it is
     again = writer.write("diagnosis", [make_pattern(confidence=0.9, frequency=50)])
     assert not again.changed and again.commit is None and again.version == "1.0.1"
-    assert refs(repo) == before
+    assert refs(repo.path) == before
 
 
 def test_writer_retires_and_bumps_patch_per_change(repo: PromptsRepo) -> None:
@@ -138,10 +134,10 @@ def test_writer_refuses_dirty_repo(repo: PromptsRepo, kind: str) -> None:
     target.write_text(target.read_text() + "# local edit\n" if kind != "untracked" else "draft\n")
     if kind == "staged":
         git(repo.path, "add", "diagnosis.yaml")
-    before = refs(repo)
+    before = refs(repo.path)
     with pytest.raises(PromptsRepoError, match="uncommitted changes.*Nothing was written"):
         GuidelineWriter(repo).write("diagnosis", [make_pattern()])
-    assert refs(repo) == before
+    assert refs(repo.path) == before
 
 
 def test_writer_refuses_mid_merge(repo: PromptsRepo) -> None:
@@ -153,10 +149,10 @@ def test_writer_refuses_mid_merge(repo: PromptsRepo) -> None:
     git(repo.path, "commit", "-qam", "main edit")
     with pytest.raises(subprocess.CalledProcessError):
         git(repo.path, "merge", "-q", "side")
-    before = refs(repo)
+    before = refs(repo.path)
     with pytest.raises(PromptsRepoError, match="middle of a merge"):
         GuidelineWriter(repo).write("diagnosis", [make_pattern()])
-    assert refs(repo) == before
+    assert refs(repo.path) == before
 
 
 def test_writer_refuses_when_branch_moved(repo: PromptsRepo) -> None:
@@ -165,10 +161,10 @@ def test_writer_refuses_when_branch_moved(repo: PromptsRepo) -> None:
     (repo.path / "README.md").write_text("prompts\n")
     git(repo.path, "add", "README.md")
     git(repo.path, "commit", "-qm", "a human commits meanwhile")
-    before = refs(repo)
+    before = refs(repo.path)
     with pytest.raises(PromptsRepoError, match="moved while the writer worked"):
         writer.apply(plan)
-    assert refs(repo) == before
+    assert refs(repo.path) == before
 
 
 def test_writer_keeps_a_humans_concurrent_base_prompt_commit(repo: PromptsRepo) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.cli import main
 from analyzers.store.sqlite import SqliteStore
-from tests.analyzers.guidelines.prompts_repo import everything_in, git
+from tests.analyzers.guidelines.prompts_repo import everything_in, git, refs
 from tests.analyzers.guidelines.traces import BAD, RunSpec, outcome_runs, planted_runs, record_runs
+from tests.support.cli import cli
 
 APPLIED_LINE = re.compile(
     r"- (success_pattern|failure_pattern|tool_effectiveness|thinking_pattern|performance_pattern) "
@@ -21,16 +21,6 @@ APPLIED_LINE = re.compile(
 )
 HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "reference-transaction",
          "post-checkout", "post-index-change", "pre-auto-gc")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refs(repo: Path) -> str:
-    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
 
 
 @pytest.fixture
