@@ -6,19 +6,16 @@ INVALID_ARGUMENT with a message rather than the framework's generic INTERNAL.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from analyzers.errors import MalformedPayloadError, OverloadedError, StoreError
 from analyzers.receiver import otlp
+from analyzers.receiver.auth import bearer_matches
 
 if TYPE_CHECKING:
     from analyzers.receiver.ingest import IngestQueue
@@ -36,7 +33,7 @@ class _TraceService:
     def export(self, body: bytes, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
         if self.token is not None:
             given = dict(context.invocation_metadata()).get("authorization", "")
-            if not hmac.compare_digest(str(given).encode(), f"Bearer {self.token}".encode()):
+            if not bearer_matches(str(given), self.token):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED,
                               "missing or wrong bearer token (send metadata 'authorization: Bearer <token>')")
         try:
@@ -49,11 +46,7 @@ class _TraceService:
         except StoreError as exc:
             logger.error("store error while ingesting: %s", exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, f"the store could not commit the spans: {exc}")
-        response = ExportTraceServiceResponse()
-        if batch.rejected:
-            response.partial_success.CopyFrom(
-                ExportTracePartialSuccess(rejected_spans=batch.rejected, error_message=batch.error_message))
-        return response
+        return batch.export_response()
 
 
 def build_grpc_server(ingest: IngestQueue, *, host: str, port: int, token: str | None,

@@ -7,7 +7,6 @@ request body (up to a cap), so the client can read the status instead of seeing 
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import socket
@@ -18,14 +17,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceResponse,
-)
 
 from analyzers.api.routing import HttpError, Request, Response, Route
 from analyzers.errors import MalformedPayloadError, OverloadedError, PayloadTooLargeError, StoreError
 from analyzers.receiver import otlp
+from analyzers.receiver.auth import bearer_matches
 
 if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
@@ -192,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
         if token is None:
             return True
         given = self.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        return bearer_matches(given, token)
 
     # --- dispatch ------------------------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
@@ -273,12 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         finally:
             self.server.bodies.release()
-        response = ExportTraceServiceResponse()
-        if batch.rejected:
-            response.partial_success.CopyFrom(
-                ExportTracePartialSuccess(rejected_spans=batch.rejected, error_message=batch.error_message))
         if kind == _PROTOBUF:
-            self._send(200, response.SerializeToString(), _PROTOBUF)
+            self._send(200, batch.export_response().SerializeToString(), _PROTOBUF)
         else:
             obj: dict[str, Any] = {}
             if batch.rejected:

@@ -15,7 +15,11 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from analyzers.errors import MalformedPayloadError, PayloadTooLargeError
@@ -35,6 +39,14 @@ class DecodedBatch:
     spans: list[SpanRecord]
     rejected: int = 0
     error_message: str = ""
+
+    def export_response(self) -> ExportTraceServiceResponse:
+        """The OTLP reply to the request: a partial success with the rejected count and why, if any."""
+        response = ExportTraceServiceResponse()
+        if self.rejected:
+            response.partial_success.CopyFrom(
+                ExportTracePartialSuccess(rejected_spans=self.rejected, error_message=self.error_message))
+        return response
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
