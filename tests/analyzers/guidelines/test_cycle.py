@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,13 @@ from analyzers.errors import PromptsRepoError
 from analyzers.guidelines import GuidelineWriter, PromptsRepo, parse_line
 from analyzers.orchestrator.cycle import run_cycle
 from analyzers.store.sqlite import SqliteStore
-from tests.analyzers.guidelines.prompts_repo import everything_in, git, make_pattern
+from tests.analyzers.guidelines.prompts_repo import BASE_PROMPT, everything_in, git, make_pattern
 from tests.analyzers.guidelines.traces import INJECTION, outcome_runs, planted_runs, record_runs
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    """The shared store fixture with synchronous=NORMAL: these tests write many runs and need no fsync."""
     with SqliteStore(tmp_path / "runs.db", synchronous="NORMAL") as s:
         yield s
 
@@ -53,15 +55,13 @@ def test_cycle_learns_guidelines_and_never_commits_span_text(store: SqliteStore,
     assert again.agents[0].commit is None and not again.changed
 
 
-def test_cycle_without_auto_update_proposes_on_a_branch(store: SqliteStore, tmp_path: Path) -> None:
+def test_cycle_without_auto_update_proposes_on_a_branch(store: SqliteStore, repo: PromptsRepo) -> None:
     record_runs(store, "diagnosis", planted_runs(30, seed=3))
-    repo = PromptsRepo.init(tmp_path / "prompts")
-    GuidelineWriter(repo).add_agent("diagnosis", "Base.\n")
     main_before = repo.head()
     result = run_cycle(store, repo, min_traces=10, auto_update=False).agents[0]
     assert result.branch == "proposals/diagnosis/v1.0.1" and result.tag is None
     assert repo.head() == main_before
-    assert repo.require("diagnosis", result.branch).base_prompt == "Base.\n"
+    assert repo.require("diagnosis", result.branch).base_prompt == BASE_PROMPT
 
 
 def test_cycle_refuses_a_dirty_repo(store: SqliteStore, tmp_path: Path) -> None:
@@ -73,10 +73,8 @@ def test_cycle_refuses_a_dirty_repo(store: SqliteStore, tmp_path: Path) -> None:
     assert git(repo.path, "rev-list", "--count", "--all") == "1"
 
 
-def test_cycle_auto_rollback_of_a_significantly_worse_version(store: SqliteStore, tmp_path: Path) -> None:
-    repo = PromptsRepo.init(tmp_path / "prompts")
+def test_cycle_auto_rollback_of_a_significantly_worse_version(store: SqliteStore, repo: PromptsRepo) -> None:
     writer = GuidelineWriter(repo)
-    writer.add_agent("diagnosis", "Base.\n")
     writer.write("diagnosis", [make_pattern("pat-bad", "tool_effectiveness", ("get_metrics",))])
     record_runs(store, "diagnosis", outcome_runs(17, 3, "1.0.0") + outcome_runs(5, 15, "1.0.1"))
 
@@ -103,10 +101,8 @@ def test_cycle_auto_rollback_of_a_significantly_worse_version(store: SqliteStore
     assert run_cycle(store, repo, min_traces=10, auto_rollback=True).agents[0].rollback is None
 
 
-def test_cycle_does_not_roll_back_a_version_with_too_few_runs(store: SqliteStore, tmp_path: Path) -> None:
-    repo = PromptsRepo.init(tmp_path / "prompts")
+def test_cycle_does_not_roll_back_a_version_with_too_few_runs(store: SqliteStore, repo: PromptsRepo) -> None:
     writer = GuidelineWriter(repo)
-    writer.add_agent("diagnosis", "Base.\n")
     writer.write("diagnosis", [make_pattern("pat-x", "tool_effectiveness", ("get_metrics",))])
     record_runs(store, "diagnosis", outcome_runs(18, 2, "1.0.0") + outcome_runs(0, 6, "1.0.1"))
     result = run_cycle(store, repo, min_traces=10, auto_rollback=True).agents[0]
