@@ -16,7 +16,10 @@ from analyzers.model import Assessment, Run, SpanRecord
 class Store(Protocol):
     # --- spans and runs (analyzers.store.sqlite; issue: ingest) -------------------------------------
     def write_spans(self, spans: Sequence[SpanRecord]) -> int:
-        """Commit ``spans`` (and update the runs they belong to); return how many were stored."""
+        """Commit ``spans`` (and update the runs they belong to); return how many were new.
+
+        A span already stored (same trace and span id, e.g. an exporter's retry) is kept as it was.
+        """
 
     def spans_for_trace(self, trace_id: str) -> list[SpanRecord]:
         """Every stored span of one trace, ordered by start time."""
@@ -45,7 +48,7 @@ class Store(Protocol):
         """How many complete runs (with any outcome) there are."""
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
-        """Set or override a run's outcome; ``False`` when the trace is unknown."""
+        """Set or override a run's outcome; ``False`` when the trace is unknown (no span of it is stored)."""
 
     # --- assessments (analyzers.assessor) ------------------------------------------------------------
     def save_assessment(self, assessment: Assessment) -> None:

@@ -143,10 +143,8 @@ class SqliteStore:
         return int(rid)
 
     def write_spans(self, spans: Sequence[SpanRecord]) -> int:
-        """Commit ``spans`` durably and mark their traces for run assembly; return how many were new.
-
-        A span already stored (same trace and span id, e.g. an exporter's retry) is kept as it was.
-        """
+        """See ``Store.write_spans``. The spans' traces are marked; their runs are assembled before the
+        next read of runs."""
         if not spans:
             return 0
         now = time.time_ns()
@@ -304,7 +302,7 @@ class SqliteStore:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def iter_runs(self, agent: str) -> Iterator[Run]:
-        """Every complete run of ``agent``, oldest first, read in chunks from its own connection."""
+        """See ``Store.iter_runs``; read in chunks from a connection of its own."""
         if self.pending_refresh():
             self.refresh_runs()
         conn = self._connect()
@@ -331,7 +329,6 @@ class SqliteStore:
             return int(conn.execute(f"SELECT count(*) FROM runs{where}", params).fetchone()[0])
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
-        """Set or override the outcome of a trace's run; ``False`` when no span of the trace is stored."""
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
