@@ -5,9 +5,15 @@
 installed third-party openai instrumentation; and the import time of ``import otel_meta.auto``.
 
 How the openai arms are kept comparable:
-- every arm gets the same SDK set-up: a fresh ``TracerProvider`` with a ``SimpleSpanProcessor`` and an
-  exporter that drops spans; no meter or logger provider is configured (so openai-v2's metrics and
-  log events are the API's no-ops, its cheapest set-up);
+- every arm gets the same SDK set-up, in two configurations, each printed with its own ratios:
+  "strict": a fresh ``TracerProvider`` with a ``SimpleSpanProcessor`` and an exporter that drops spans;
+  no meter or logger provider (so openai-v2's metrics and log events are the API's no-ops, its cheapest
+  set-up). "deployed": the same tracer provider, plus what ``opentelemetry-instrument`` always sets up
+  in a process (``opentelemetry.sdk._configuration._init_metrics`` / ``_init_logging``): a global SDK
+  ``MeterProvider`` (here with an ``InMemoryMetricReader``) and a global SDK ``LoggerProvider`` (here
+  a ``SimpleLogRecordProcessor`` with an exporter that drops records). There openai-v2 records its GenAI
+  metrics (operation duration, token usage), as it does in production (its log events are emitted only
+  when its content capture asks for events, so not at its default); the other arms get the same providers;
 - each arm runs in its own subprocess (patches never stack) and measures its own uninstrumented
   baseline there: rounds alternate without/with instrumentation (ABBA order), and the overhead is the
   median of the paired per-round differences;
@@ -24,8 +30,9 @@ How the openai arms are kept comparable:
   transport is the least noisy one and is the one the target is judged on; all are printed.
 
 Targets: (b)/(a) <= 1.15; otel-meta's openai overhead <= half of the cheapest other's.
-Run: ``.venv/bin/python benchmarks/overhead.py [ARM ...]`` (``make bench`` runs every benchmark; naming arms,
-e.g. ``otel-meta openai-v2``, measures only those).
+Run: ``.venv/bin/python benchmarks/overhead.py [--config=strict|--config=deployed] [ARM ...]`` (``make
+bench`` runs every benchmark; naming arms, e.g. ``otel-meta openai-v2``, measures only those; both
+configurations by default).
 """
 
 from __future__ import annotations
@@ -69,6 +76,11 @@ ARMS: dict[str, tuple[str, dict[str, str], Path]] = {
     "traceloop-sdk (default: capture on)": ("traceloop.sdk", {}, TRACELOOP_PYTHON),
     "traceloop-sdk (capture off)": ("traceloop.sdk", {"TRACELOOP_TRACE_CONTENT": "false"}, TRACELOOP_PYTHON),
 }
+STRICT, DEPLOYED = "strict", "deployed"
+CONFIGS = {
+    STRICT: "strict: TracerProvider only (no meter or logger provider)",
+    DEPLOYED: "as deployed by `opentelemetry-instrument`: TracerProvider + SDK MeterProvider + SDK LoggerProvider",
+}
 PASSES = 3
 SPAN_ROUNDS = 15
 MODES = ("loopback", "transport")
@@ -91,6 +103,63 @@ def _provider() -> Any:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider, exporter
+
+
+class _Telemetry:
+    """The SDK set-up of one measured process, and what reached its exporters/readers."""
+
+    def __init__(self, config: str) -> None:
+        self.provider, self._spans = _provider()
+        self._reader: Any = None
+        self._logs: Any = None
+        if config == DEPLOYED:
+            self._reader, self._logs = _meter_and_logger_providers()
+
+    def counts(self) -> dict[str, Any]:
+        """Spans, log records and the metric names recorded so far."""
+        metrics: list[str] = []
+        if self._reader is not None:
+            data = self._reader.get_metrics_data()
+            for resource in data.resource_metrics if data is not None else ():
+                for scope in resource.scope_metrics:
+                    metrics.extend(metric.name for metric in scope.metrics)
+        return {"spans": self._spans.count, "logs": self._logs.count if self._logs is not None else 0,
+                "metrics": sorted(set(metrics))}
+
+
+def _meter_and_logger_providers() -> tuple[Any, Any]:
+    """Install global SDK meter and logger providers, as ``opentelemetry-instrument`` does."""
+    from opentelemetry import _logs, metrics
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import (
+        LogRecordExporter,
+        LogRecordExportResult,
+        SimpleLogRecordProcessor,
+    )
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    class NullLogExporter(LogRecordExporter):
+        def __init__(self) -> None:
+            self.count = 0
+
+        def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+            self.count += len(batch)
+            return LogRecordExportResult.SUCCESS
+
+        def shutdown(self) -> None:
+            return None
+
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            return True
+
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    exporter = NullLogExporter()
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    _logs.set_logger_provider(logger_provider)
+    return reader, exporter
 
 
 def _per_call_us(fn: Callable[[], Any], calls: int) -> tuple[float, float]:
@@ -240,15 +309,15 @@ def _switch(arm: str, provider: Any) -> tuple[Callable[[], None], Callable[[], N
     return (lambda: put(True)), (lambda: put(False)), len(changed)
 
 
-def measure_openai_arm(arm: str) -> dict[str, Any]:
+def measure_openai_arm(arm: str, config: str) -> dict[str, Any]:
     """(c)/(d) in this process: one instrumentation, with and without, in alternating rounds."""
     import httpx2
     import openai
 
     from tests.support.openai_server import JsonReply, OpenAIStandIn, chat_completion
 
-    provider, exporter = _provider()
-    on, off, patched = _switch(arm, provider)
+    telemetry = _Telemetry(config)
+    on, off, patched = _switch(arm, telemetry.provider)
     off()
     body = chat_completion("The checkout service is slow because of the database.",
                            tool_calls=[("call_1", "get_pods", '{"namespace": "shop"}')])
@@ -268,7 +337,7 @@ def measure_openai_arm(arm: str) -> dict[str, Any]:
     result["transport"] = _paired(in_process, messages, on, off, calls=100, rounds=24)
     in_process.close()
     off()
-    result["spans"] = exporter.count
+    result.update(telemetry.counts())
     return result
 
 
@@ -309,11 +378,11 @@ def _available(module: str, python: Path) -> bool:
     return probe.returncode == 0
 
 
-def _run_arm(arm: str) -> dict[str, Any]:
+def _run_arm(arm: str, config: str) -> dict[str, Any]:
     _, extra, python = ARMS[arm]
     env = _env()
     env.update(extra)
-    out = subprocess.run([str(python), __file__, "--arm", arm], cwd=REPO, check=True,
+    out = subprocess.run([str(python), __file__, "--arm", arm, config], cwd=REPO, check=True,
                          capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -338,34 +407,13 @@ def _median_over_passes(runs: list[dict[str, Any]], mode: str, clock: str, key: 
     return statistics.median(run[mode][clock][key] for run in runs)
 
 
-def main() -> int:
-    spans = measure_spans()
-    print(f"(a)/(b) span cost, CPU µs/call (median of {SPAN_ROUNDS} interleaved rounds of 5000 calls)")
-    print(f"  plain function call              {spans['plain']:8.2f}")
-    print(f"  (a) bare OTel SDK span           {spans['a']:8.2f}")
-    print(f"  (b) @otel_meta.tool              {spans['b']:8.2f}")
-    ratio_ba = spans["b"] / spans["a"]
-    print(f"  (b)/(a) = {ratio_ba:.3f}   target <= 1.15   {'OK' if ratio_ba <= 1.15 else 'MISSED'}")
-
-    wanted = [a for a in sys.argv[1:]] or list(ARMS)
-    arms = [arm for arm, (module, _, python) in ARMS.items() if arm in wanted and _available(module, python)]
-    missing = [arm for arm in wanted if arm not in arms]
-    runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
-    for _ in range(PASSES):
-        for arm in arms:
-            runs[arm].append(_run_arm(arm))
-    print(f"\n(c)/(d) openai chat.completions.create, µs/call; each arm in its own process, median over {PASSES}")
-    print("    interleaved passes of the median paired (uninstrumented, instrumented) round difference.")
-    print("    Same SDK set-up for all: TracerProvider + SimpleSpanProcessor + a dropping exporter.")
-    print("    otel-meta and openai-v2 run at their default (no content capture); openinference at its")
-    print("    default (captures inputs/outputs) and with OPENINFERENCE_HIDE_* for message content; traceloop")
-    print("    (its OpenAI instrumentor, in .venv-traceloop) at its default and with TRACELOOP_TRACE_CONTENT=false.")
-    for name in missing:
-        print(f"  {name}: not installed in this environment")
+def _report(config: str, arms: list[str], runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Print one configuration's figures and ratios; return its verdict line on [transport, cpu]."""
+    print(f"\n  === configuration: {CONFIGS[config]} ===")
     verdict = ""
     for mode in MODES:
         for clock in CLOCKS:
-            print(f"  [{mode}, {clock}]")
+            print(f"  [{config}, {mode}, {clock}]")
             overheads = {arm: _median_over_passes(runs[arm], mode, clock, "overhead") for arm in arms}
             for arm in arms:
                 print(f"    {arm:38s} uninstrumented {_median_over_passes(runs[arm], mode, clock, 'uninstrumented'):8.1f}"
@@ -386,15 +434,54 @@ def main() -> int:
                     verdict = line
     print("  spans recorded per arm and pass (attributes patched): " + "; ".join(
         f"{arm}={[int(r['spans']) for r in runs[arm]]} ({runs[arm][0]['patched']})" for arm in arms))
+    if config == DEPLOYED:
+        print("  log records and metric names recorded (first pass): " + "; ".join(
+            f"{arm}: {runs[arm][0]['logs']} logs, metrics {runs[arm][0]['metrics'] or 'none'}" for arm in arms))
     if verdict:
-        print(f"  judged on [transport, cpu]: {verdict}")
+        print(f"  [{config}] judged on [transport, cpu]: {verdict}")
+    return verdict
+
+
+def main() -> int:
+    spans = measure_spans()
+    print(f"(a)/(b) span cost, CPU µs/call (median of {SPAN_ROUNDS} interleaved rounds of 5000 calls)")
+    print(f"  plain function call              {spans['plain']:8.2f}")
+    print(f"  (a) bare OTel SDK span           {spans['a']:8.2f}")
+    print(f"  (b) @otel_meta.tool              {spans['b']:8.2f}")
+    ratio_ba = spans["b"] / spans["a"]
+    print(f"  (b)/(a) = {ratio_ba:.3f}   target <= 1.15   {'OK' if ratio_ba <= 1.15 else 'MISSED'}")
+
+    configs = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--config=")] or list(CONFIGS)
+    wanted = [a for a in sys.argv[1:] if not a.startswith("--")] or list(ARMS)
+    arms = [arm for arm, (module, _, python) in ARMS.items() if arm in wanted and _available(module, python)]
+    missing = [arm for arm in wanted if arm not in arms]
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {c: {arm: [] for arm in arms} for c in configs}
+    for _ in range(PASSES):
+        for config in configs:
+            for arm in arms:
+                runs[config][arm].append(_run_arm(arm, config))
+    print(f"\n(c)/(d) openai chat.completions.create, µs/call; each arm in its own process, median over {PASSES}")
+    print("    interleaved passes of the median paired (uninstrumented, instrumented) round difference.")
+    print("    Same SDK set-up for all arms within a configuration: TracerProvider + SimpleSpanProcessor + a")
+    print("    dropping exporter; \"deployed\" adds a global SDK MeterProvider (InMemoryMetricReader) and")
+    print("    LoggerProvider (SimpleLogRecordProcessor + a dropping exporter), as opentelemetry-instrument has.")
+    print("    otel-meta and openai-v2 run at their default (no content capture); openinference at its")
+    print("    default (captures inputs/outputs) and with OPENINFERENCE_HIDE_* for message content; traceloop")
+    print("    (its OpenAI instrumentor, in .venv-traceloop) at its default and with TRACELOOP_TRACE_CONTENT=false.")
+    for name in missing:
+        print(f"  {name}: not installed in this environment")
+    verdicts = {config: _report(config, arms, runs[config]) for config in configs}
+    print()
+    for config, verdict in verdicts.items():
+        if verdict:
+            print(f"judged on [transport, cpu], {config}: {verdict}")
 
     print(f"\nimport otel_meta.auto: {measure_import():.1f} ms (median of 5 fresh interpreters)")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--arm":
-        print(json.dumps(measure_openai_arm(sys.argv[2])))
+    if len(sys.argv) == 4 and sys.argv[1] == "--arm":
+        print(json.dumps(measure_openai_arm(sys.argv[2], sys.argv[3])))
         sys.exit(0)
     sys.exit(main())
