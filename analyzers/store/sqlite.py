@@ -400,17 +400,27 @@ class SqliteStore:
         return [_codec.assessment_from_row(r) for r in rows]
 
     # --- lifecycle -----------------------------------------------------------------------------------
-    def healthy(self) -> bool:
-        """``True`` while a write transaction can be opened on the file."""
-        if self._closed:
+    def healthy(self, timeout_s: float = 2.0) -> bool:
+        """``True`` while a write transaction can be opened on the file within ``timeout_s``.
+
+        A probe (``/healthz``) must answer quickly: it waits at most ``timeout_s`` for the write lock
+        (ours, then SQLite's), not the store's long busy timeout; a writer holding the file longer than
+        that is reported as unhealthy.
+        """
+        if self._closed or not self._write_lock.acquire(timeout=timeout_s):
             return False
         try:
-            with self._write_lock:
+            self._writer.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+            try:
                 self._writer.execute("BEGIN IMMEDIATE")
                 self._writer.execute("ROLLBACK")
+            finally:
+                self._writer.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             return True
         except sqlite3.Error:
             return False
+        finally:
+            self._write_lock.release()
 
     def close(self) -> None:
         if self._closed:

@@ -96,3 +96,18 @@ def test_store_span_exporter_commits_sdk_spans(store):
     assert run.agent == "emb" and [s.name for s in run.steps] == ["t"]
     tool = next(s for s in store.spans_for_trace(trace_id) if s.name == "execute_tool t")
     assert tool.attributes["tags"] == ["x", "y"] and tool.kind == 1 and tool.scope_name == "embedded"
+
+
+def test_healthy_gives_up_on_a_file_another_writer_holds_and_recovers(store):
+    """The health probe waits a bounded time for the write lock, not the store's 30 s busy timeout."""
+    assert store.healthy()
+    other = sqlite3.connect(store.path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the file
+    try:
+        assert store.healthy(timeout_s=0.1) is False
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.healthy()
+    store.close()
+    assert store.healthy() is False
