@@ -18,13 +18,25 @@ class Accumulator(Protocol):
     def result(self, policy: ContentPolicy) -> LlmResult: ...
 
 
-class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
-    """A synchronous stream whose chunks feed ``accumulator``."""
+class _TracedStreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """What the sync and async proxies share: the call, its accumulator, and ending the span."""
 
     def __init__(self, wrapped: Any, call: LlmCall, accumulator: Accumulator) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_accumulator = accumulator
+
+    def _self_finish(self) -> None:
+        self._self_call.finish(self._self_accumulator.result)
+
+    def __del__(self) -> None:
+        call = getattr(self, "_self_call", None)
+        if call is not None and not call.ended:
+            self._self_finish()
+
+
+class TracedStream(_TracedStreamProxy):
+    """A synchronous stream whose chunks feed ``accumulator``."""
 
     def __iter__(self) -> TracedStream:
         return self
@@ -33,7 +45,7 @@ class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             chunk = self.__wrapped__.__next__()
         except StopIteration:
-            self._self_call.finish(self._self_accumulator.result)
+            self._self_finish()
             raise
         except BaseException as exc:
             self._self_call.fail(exc, self._self_accumulator.result)
@@ -49,27 +61,17 @@ class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            self._self_call.finish(self._self_accumulator.result)
+            self._self_finish()
 
     def close(self) -> None:
         try:
             self.__wrapped__.close()
         finally:
-            self._self_call.finish(self._self_accumulator.result)
-
-    def __del__(self) -> None:
-        call = getattr(self, "_self_call", None)
-        if call is not None and not call.ended:
-            call.finish(self._self_accumulator.result)
+            self._self_finish()
 
 
-class TracedAsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
+class TracedAsyncStream(_TracedStreamProxy):
     """An asynchronous stream whose chunks feed ``accumulator``."""
-
-    def __init__(self, wrapped: Any, call: LlmCall, accumulator: Accumulator) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-        self._self_accumulator = accumulator
 
     def __aiter__(self) -> TracedAsyncStream:
         return self
@@ -78,7 +80,7 @@ class TracedAsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             chunk = await self.__wrapped__.__anext__()
         except StopAsyncIteration:
-            self._self_call.finish(self._self_accumulator.result)
+            self._self_finish()
             raise
         except BaseException as exc:
             self._self_call.fail(exc, self._self_accumulator.result)
@@ -94,18 +96,13 @@ class TracedAsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            self._self_call.finish(self._self_accumulator.result)
+            self._self_finish()
 
     async def close(self) -> None:
         try:
             await self.__wrapped__.close()
         finally:
-            self._self_call.finish(self._self_accumulator.result)
+            self._self_finish()
 
     async def aclose(self) -> None:
         await self.close()
-
-    def __del__(self) -> None:
-        call = getattr(self, "_self_call", None)
-        if call is not None and not call.ended:
-            call.finish(self._self_accumulator.result)
