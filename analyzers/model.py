@@ -34,6 +34,15 @@ PATTERN_TYPES: tuple[PatternType, ...] = (
 AttributeValue = Any
 
 
+QUALITY_DIGITS = 4
+"""Decimal digits of ``reasoningQuality`` as the CLI and the REST API return it."""
+
+
+def returned_quality(quality: float) -> float:
+    """A reasoning quality as ``Assessment.to_json`` returns it (stores filter on this value)."""
+    return round(quality, QUALITY_DIGITS)
+
+
 def iso_utc(ns: int) -> str:
     """Format a Unix time in nanoseconds as an ISO 8601 UTC string with millisecond precision."""
     dt = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
@@ -78,6 +87,20 @@ class SpanRecord:
     resource_attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
     scope_name: str = ""
     scope_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRecord:
+    """One ``gen_ai.evaluation.result`` (span event or log record) about a trace."""
+
+    trace_id: str
+    span_id: str | None
+    name: str
+    score_value: float | None
+    score_label: str | None
+    explanation: str | None
+    time_unix_nano: int
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +151,7 @@ class Run:
     problem_id: str | None = None
     request_id: str | None = None
     complete: bool = True
+    outcome_source: str | None = None
 
     @property
     def started_at(self) -> str:
@@ -242,7 +266,7 @@ class Assessment:
             "requestId": self.request_id,
             "agentName": self.agent_name,
             "timestamp": self.timestamp,
-            "reasoningQuality": round(self.reasoning_quality, 4),
+            "reasoningQuality": returned_quality(self.reasoning_quality),
             "shouldReplan": self.should_replan,
             "shouldDeepenReasoning": self.should_deepen_reasoning,
             "recommendedActions": list(self.recommended_actions),

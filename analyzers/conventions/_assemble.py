@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from analyzers.conventions._classify import (
     AgentSpan,
@@ -49,7 +50,8 @@ def _outcome(agent: SpanRecord | None, spans: Sequence[SpanRecord]) -> bool | No
     return None
 
 
-def assemble_run(spans: Sequence[SpanRecord]) -> Run | None:
+def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Any] = (), api_outcome: bool | None = None,
+                 rule: Any = None) -> Run | None:
     """The run that one trace's spans describe, or ``None`` when they hold no agent and no step.
 
     Spans may come in any order and may be incomplete: the run is ``complete`` once the trace's root
@@ -89,10 +91,15 @@ def assemble_run(spans: Sequence[SpanRecord]) -> Run | None:
     complete = any(s.parent_span_id is None for s in spans) or (
         agent_span is not None and agent_span.parent_span_id not in by_id
     )
+    outcome = _outcome(agent_span, ordered)
+    source = None if outcome is None else "span"
+    if api_outcome is not None:
+        outcome, source = api_outcome, "api"
     return Run(
         trace_id=spans[0].trace_id,
         agent=agent_name,
-        outcome=_outcome(agent_span, ordered),
+        outcome=outcome,
+        outcome_source=source,
         started_at_unix_nano=started,
         duration_ms=max(duration_ns, 0) / 1e6,
         steps=tuple(steps),

@@ -1,11 +1,35 @@
-"""Where spans, runs and assessments live: the ``Store`` interface and its SQLite implementation.
+"""Where spans, runs and assessments live: the ``Store`` interface and its two backends.
 
-``analyzers.store.sqlite.SqliteStore`` is the embedded default; ``analyzers.store.exporter.StoreSpanExporter``
-writes an SDK's finished spans straight into a store.
+``open_store(db)`` opens ``analyzers.store.sqlite.SqliteStore`` for a file path (the embedded default)
+or ``analyzers.store.postgres.PostgresStore`` for a ``postgresql://`` URL (several analyzer replicas on
+one database). ``analyzers.store.exporter.StoreSpanExporter`` writes an SDK's finished spans straight
+into a store; ``analyzers.assembly`` turns stored spans into runs.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from analyzers.store.base import Store
 
-__all__ = ["Store"]
+__all__ = ["Store", "is_postgres_url", "open_store"]
+
+
+def is_postgres_url(db: str | Path) -> bool:
+    """``True`` when ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(db: str | Path, *, create_parent: bool = False, synchronous: str = "FULL") -> Store:
+    """The store ``db`` names: a ``postgresql://user@host:port/dbname`` URL or an SQLite file path.
+
+    ``create_parent`` creates a missing directory for an SQLite file (embedded stores at a default
+    path); otherwise a missing directory is a ``StoreLocationError``. ``synchronous`` applies to SQLite.
+    """
+    if is_postgres_url(db):
+        from analyzers.store.postgres import PostgresStore
+
+        return PostgresStore(str(db))
+    from analyzers.store.sqlite import SqliteStore
+
+    return SqliteStore(db, create_parent=create_parent, synchronous=synchronous)

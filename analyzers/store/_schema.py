@@ -66,6 +66,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX assessments_by_time ON assessments(ts_ns);
     """,
+    # 2: evaluation results, where a run's outcome came from, and dirty marks that count (so an
+    # assembly that read a trace before new spans came does not clear the trace's mark).
+    """
+    CREATE TABLE evaluations (
+        trace_id TEXT NOT NULL,
+        span_id TEXT,
+        name TEXT NOT NULL,
+        score_value REAL,
+        score_label TEXT,
+        explanation TEXT,
+        time_ns INTEGER NOT NULL,
+        attributes TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX evaluations_once ON evaluations(trace_id, coalesce(span_id, ''), name, time_ns);
+    ALTER TABLE runs ADD COLUMN outcome_source TEXT;
+    UPDATE runs SET outcome_source = 'api' WHERE trace_id IN (SELECT trace_id FROM outcomes);
+    UPDATE runs SET outcome_source = 'span' WHERE outcome IS NOT NULL AND outcome_source IS NULL;
+    ALTER TABLE dirty_traces ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
+    """,
 )
+
+REQUIRED_TABLES = frozenset({"resources", "spans", "dirty_traces", "runs", "outcomes", "assessments",
+                             "evaluations"})
 
 SCHEMA_VERSION = len(MIGRATIONS)
