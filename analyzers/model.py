@@ -14,6 +14,11 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 StepKind = Literal["tool", "thinking", "llm"]
+#: Where a run's outcome came from: the agent's own spans (``otel_meta.outcome`` or an agent span that
+#: ended in error), ``POST /api/runs/{trace_id}/outcome``, or an evaluator's ``gen_ai.evaluation.result``
+#: mapped to success/failure by the outcome rule. Precedence: api > span > evaluation.
+OutcomeSource = Literal["span", "api", "evaluation"]
+OUTCOME_SOURCES: tuple[OutcomeSource, ...] = ("api", "span", "evaluation")
 PatternType = Literal[
     "success_pattern",
     "failure_pattern",
@@ -91,7 +96,11 @@ class SpanRecord:
 
 @dataclass(frozen=True, slots=True)
 class EvaluationRecord:
-    """One ``gen_ai.evaluation.result`` (span event or log record) about a trace."""
+    """One ``gen_ai.evaluation.result`` from an evaluator: a span event or an OTLP log record.
+
+    ``span_id`` is the span it is parented to (``None`` when the record names only the trace); the
+    score and label are as the evaluator sent them. ``attributes`` keeps every attribute whole.
+    """
 
     trace_id: str
     span_id: str | None
@@ -100,7 +109,7 @@ class EvaluationRecord:
     score_label: str | None
     explanation: str | None
     time_unix_nano: int
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +145,9 @@ class Step:
 class Run:
     """One agent run (one trace), assembled from its spans.
 
-    ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet). ``complete`` is
-    ``False`` while the trace's root span has not arrived (a pending run).
+    ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet), and
+    ``outcome_source`` says where it came from (``OutcomeSource``; ``None`` while unknown). ``complete``
+    is ``False`` while the trace's root span has not arrived (a pending run).
     """
 
     trace_id: str
@@ -151,7 +161,7 @@ class Run:
     problem_id: str | None = None
     request_id: str | None = None
     complete: bool = True
-    outcome_source: str | None = None
+    outcome_source: OutcomeSource | None = None
 
     @property
     def started_at(self) -> str:
@@ -172,6 +182,7 @@ class Run:
             "trace_id": self.trace_id,
             "agent": self.agent,
             "outcome": self.outcome_label,
+            "outcome_source": self.outcome_source,
             "prompt_version": self.prompt_version,
             "started_at": self.started_at,
             "duration_ms": round(self.duration_ms, 3),

@@ -204,14 +204,17 @@ EVALUATION_COLUMNS = "trace_id, span_id, name, score_value, score_label, explana
 
 
 def evaluation_row(r: EvaluationRecord) -> tuple[Any, ...]:
+    """An evaluation's ``EVALUATION_COLUMNS`` values; ``span_id`` is ``''`` when it names only its trace."""
     score = None if r.score_value is None else float(r.score_value)
-    return (r.trace_id, r.span_id, r.name, score, r.score_label, r.explanation, int(r.time_unix_nano),
+    return (r.trace_id, r.span_id or "", r.name, score, r.score_label, r.explanation, int(r.time_unix_nano),
             dumps(dict(r.attributes)))
 
 
 def evaluation_from_row(row: Sequence[Any]) -> EvaluationRecord:
-    trace_id, span_id, name, score, label, explanation, time_ns, attributes = row
-    return EvaluationRecord(trace_id, span_id, name, score, label, explanation, time_ns, loads(attributes))
+    trace_id, span_id, name, score_value, score_label, explanation, time_ns, attributes = row
+    return EvaluationRecord(trace_id=trace_id, span_id=span_id or None, name=name, score_value=score_value,
+                            score_label=score_label, explanation=explanation, time_unix_nano=time_ns,
+                            attributes=loads(attributes))
 
 
 def iso_to_ns(ts: str) -> int:

@@ -2,7 +2,7 @@
 
 ``PostgresStore`` applies the missing migrations on start, each in its own transaction under a
 transaction-level advisory lock, so replicas starting together migrate once. A database newer than this
-code is refused. Version numbers follow the SQLite schema's, so both backends hold the same data.
+code is refused. The numbering is this backend's own; both backends hold the same data.
 Bodies are ``text`` (not ``jsonb``): JSON's NaN/Infinity and every attribute value are kept as they came.
 """
 
@@ -68,19 +68,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX assessments_by_time ON assessments(ts_ns);
     """,
-    # 2: evaluation results and where a run's outcome came from.
+    # 2: where each run's outcome came from, and evaluators' records (span_id '' when only the trace).
     """
     CREATE TABLE evaluations (
         trace_id TEXT NOT NULL,
-        span_id TEXT,
+        span_id TEXT NOT NULL,
         name TEXT NOT NULL,
         score_value DOUBLE PRECISION,
         score_label TEXT,
         explanation TEXT,
         time_ns BIGINT NOT NULL,
-        attributes TEXT NOT NULL
+        attributes TEXT NOT NULL,
+        received_ns BIGINT NOT NULL,
+        UNIQUE (trace_id, span_id, name, time_ns)
     );
-    CREATE UNIQUE INDEX evaluations_once ON evaluations(trace_id, coalesce(span_id, ''), name, time_ns);
     ALTER TABLE runs ADD COLUMN outcome_source TEXT;
     """,
 )

@@ -66,23 +66,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX assessments_by_time ON assessments(ts_ns);
     """,
-    # 2: evaluation results, where a run's outcome came from, and dirty marks that count (so an
-    # assembly that read a trace before new spans came does not clear the trace's mark).
+    # 2: where each run's outcome came from, and evaluators' gen_ai.evaluation.result records (from
+    # OTLP logs) kept whole; span_id is '' when a record names only its trace.
     """
+    ALTER TABLE runs ADD COLUMN outcome_source TEXT;
+    UPDATE runs SET outcome_source = 'api' WHERE trace_id IN (SELECT trace_id FROM outcomes);
+    UPDATE runs SET outcome_source = 'span' WHERE outcome IS NOT NULL AND outcome_source IS NULL;
     CREATE TABLE evaluations (
         trace_id TEXT NOT NULL,
-        span_id TEXT,
+        span_id TEXT NOT NULL,
         name TEXT NOT NULL,
         score_value REAL,
         score_label TEXT,
         explanation TEXT,
         time_ns INTEGER NOT NULL,
-        attributes TEXT NOT NULL
+        attributes TEXT NOT NULL,
+        received_ns INTEGER NOT NULL,
+        UNIQUE (trace_id, span_id, name, time_ns)
     );
-    CREATE UNIQUE INDEX evaluations_once ON evaluations(trace_id, coalesce(span_id, ''), name, time_ns);
-    ALTER TABLE runs ADD COLUMN outcome_source TEXT;
-    UPDATE runs SET outcome_source = 'api' WHERE trace_id IN (SELECT trace_id FROM outcomes);
-    UPDATE runs SET outcome_source = 'span' WHERE outcome IS NOT NULL AND outcome_source IS NULL;
+    """,
+    # 3: dirty marks that count, so an assembly that read a trace before more of its spans came (maybe
+    # through another process) does not clear the trace's mark.
+    """
     ALTER TABLE dirty_traces ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
     """,
 )

@@ -73,7 +73,10 @@ class Store(Protocol):
         """
 
     def write_evaluations(self, records: Sequence[EvaluationRecord]) -> int:
-        """Commit evaluation results and mark their traces dirty; return how many were stored."""
+        """Commit evaluators' ``gen_ai.evaluation.result`` records (from OTLP logs) and mark their traces
+        dirty; return how many were new. A record already stored (same trace, span, name and time: an
+        exporter's retry) is kept as it was. The assembly step maps them to an outcome
+        (``analyzers.conventions.OutcomeRule``; precedence api > span > evaluation)."""
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
         """Upsert a run's API outcome (it overrides span and evaluation outcomes) and apply it to the
@@ -100,7 +103,7 @@ class Store(Protocol):
         """Every stored span of one trace, ordered by start time."""
 
     def evaluations_for_trace(self, trace_id: str) -> list[EvaluationRecord]:
-        """Every stored evaluation of one trace, ordered by time."""
+        """Every stored evaluation record of one trace, oldest first."""
 
     def count_spans(self) -> int:
         """How many spans are stored."""

@@ -237,15 +237,16 @@ class PostgresStore:
         """See ``Store.write_evaluations`` (NUL characters in its text fields become U+FFFD)."""
         if not records:
             return 0
-        rows = [tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in _codec.evaluation_row(r))
+        now = time.time_ns()
+        rows = [(*(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in _codec.evaluation_row(r)), now)
                 for r in sorted(records, key=lambda r: (r.trace_id, r.time_unix_nano))]
 
         def work(conn: psycopg.Connection[Any]) -> int:
             stored = 0
             with conn.cursor() as cur:
                 for row in rows:
-                    cur.execute(f"INSERT INTO evaluations({_codec.EVALUATION_COLUMNS}) VALUES "
-                                "(%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)
+                    cur.execute(f"INSERT INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) VALUES "
+                                "(%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)
                     stored += cur.rowcount
             conn.execute(_MARK_DIRTY, (sorted({r.trace_id for r in records}),))
             return stored

@@ -53,8 +53,8 @@ _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) VALUES (?, 1)"
                " ON CONFLICT(trace_id) DO UPDATE SET gen = gen + 1")
 _RUN_UPSERT = (f"INSERT OR REPLACE INTO runs({_codec.RUN_COLUMNS}) VALUES "
                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_EVALUATION_INSERT = (f"INSERT OR IGNORE INTO evaluations({_codec.EVALUATION_COLUMNS}) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_EVALUATION_INSERT = (f"INSERT OR IGNORE INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _fix(code: str | None, path: Path) -> tuple[type[StoreError], str]:
@@ -259,7 +259,8 @@ class SqliteStore:
         """See ``Store.write_evaluations``."""
         if not records:
             return 0
-        rows = [_codec.evaluation_row(r) for r in records]
+        now = time.time_ns()
+        rows = [(*_codec.evaluation_row(r), now) for r in records]
         with self._transaction("write evaluations") as conn:
             before = conn.total_changes
             conn.executemany(_EVALUATION_INSERT, rows)
