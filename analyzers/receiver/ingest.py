@@ -158,7 +158,7 @@ class IngestQueue:
             item.stored = 0 if item.error else len(item.spans)
             item.done.set()
 
-    def _write(self, spans: list[SpanRecord]) -> BaseException | None:
+    def _write(self, spans: Sequence[SpanRecord]) -> BaseException | None:
         try:
             self.store.write_spans(spans)
         except Exception as exc:  # noqa: BLE001 - reported to the waiting requests

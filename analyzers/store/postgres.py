@@ -81,6 +81,14 @@ def _advice(exc: BaseException) -> tuple[type[StoreError], str]:
     return StoreError, "check the database server's log, then retry"
 
 
+def _scalar(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -> Any:
+    """The one value a query that always returns one row returns."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise StoreCorruptError(f"{sql!r} returned no row; the database is not an intact otel-meta store")
+    return row[0]
+
+
 def lock_key(name: str) -> int:
     """The advisory lock key (a signed 64-bit integer) of the learning cycle ``name``."""
     digest = hashlib.blake2b(f"otel-meta learn:{name}".encode(), digest_size=8).digest()
@@ -182,7 +190,7 @@ class PostgresStore:
     @property
     def schema_version(self) -> int:
         with self._connection("read the schema version") as conn:
-            return int(conn.execute("SELECT version FROM otel_meta_schema").fetchone()[0])
+            return int(_scalar(conn, "SELECT version FROM otel_meta_schema"))
 
     # --- storing -------------------------------------------------------------------------------------
     def _resource_ids_for(self, conn: psycopg.Connection[Any], spans: Sequence[SpanRecord],
@@ -347,7 +355,7 @@ class PostgresStore:
 
     def count_spans(self) -> int:
         with self._connection("count spans") as conn:
-            return int(conn.execute("SELECT count(*) FROM spans").fetchone()[0])
+            return int(_scalar(conn, "SELECT count(*) FROM spans"))
 
     def get_run(self, trace_id: str) -> Run | None:
         with self._connection("read a run") as conn:
@@ -394,7 +402,7 @@ class PostgresStore:
     def count_runs(self, agent: str | None = None, *, since_unix_nano: int | None = None) -> int:
         where, params = _codec.run_filter("%s", agent, since_unix_nano=since_unix_nano)
         with self._connection("count runs") as conn:
-            return int(conn.execute(f"SELECT count(*) FROM runs{where}", params).fetchone()[0])
+            return int(_scalar(conn, f"SELECT count(*) FROM runs{where}", params))
 
     def submission(self, trace_id: str) -> str | None:
         with self._connection("read an outcome") as conn:
@@ -434,7 +442,7 @@ class PostgresStore:
                 conn.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
                 conn.execute(f"SET LOCAL lock_timeout = {int(timeout_s * 1000)}")
                 missing = [t for t in REQUIRED_TABLES
-                           if conn.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
+                           if _scalar(conn, "SELECT to_regclass(%s)", (t,)) is None]
                 conn.execute("UPDATE otel_meta_schema SET version = version")
         except (psycopg.Error, PoolTimeout) as exc:
             return str(self._error("write", exc))
@@ -452,7 +460,7 @@ class PostgresStore:
         for the cycle (a replica killed mid-cycle loses its session, and so the lock)."""
         key = lock_key(name)
         with self._connection("take the learning lock") as conn:
-            got = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+            got = bool(_scalar(conn, "SELECT pg_try_advisory_lock(%s)", (key,)))
             try:
                 yield got
             finally:
