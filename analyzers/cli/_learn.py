@@ -9,6 +9,7 @@ from typing import Any
 
 from analyzers.cli._console import fail, store_missing
 from analyzers.errors import OtelMetaError
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -18,7 +19,7 @@ def register(subparsers: Any) -> None:
         description="One learning cycle: for each agent with enough runs with a known outcome, mine "
         "patterns and commit the guideline changes to the prompts repo.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", action="append", default=None, help="only this agent (repeatable)")
     parser.add_argument("--min-traces", type=int, default=10, help="runs with an outcome needed (default 10)")
@@ -51,7 +52,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyzers.guidelines.prompt_file import validate_agent_name
     from analyzers.orchestrator.cycle import run_cycle
-    from analyzers.store.sqlite import SqliteStore
 
     try:
         for agent in args.agent or ():
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("learn", "--confidence-threshold must be in [0, 1] and --min-traces >= 1")
     try:
         rewriter = _rewriter(args)
-        with SqliteStore(args.db) as store:
+        with open_store(args.db) as store:
             report = run_cycle(
                 store,
                 args.prompts_repo,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
         "most confident first. Confidence is one minus a weighted-Holm-adjusted one-sided p-value "
         "(see docs/mining.md).",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--agent", default=None, help="only this agent (default: every agent)")
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
                         help="only patterns with confidence >= X (0..1, default 0)")
@@ -28,13 +28,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyzers.errors import UnknownAgentError
     from analyzers.mining import mine_store
-    from analyzers.store.sqlite import SqliteStore
 
     if store_missing("patterns", args.db, f" (import runs or start 'otel-meta serve --db {args.db}' first)"):
         return 2
     if not 0.0 <= args.min_confidence <= 1.0:
         return fail("patterns", "--min-confidence must be between 0 and 1")
-    with SqliteStore(args.db) as store:
+    with open_store(args.db) as store:
         try:
             patterns = mine_store(store, args.agent, min_confidence=args.min_confidence)
         except UnknownAgentError as exc:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("runs", help="list agent runs (newest first)",
                                    description="List the agent runs in a store, newest first.")
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--agent", default=None, help="only this agent's runs")
     parser.add_argument("--limit", type=int, default=20, help="at most N runs (default 20)")
     parser.add_argument("--pending", action="store_true", help="include runs whose root span has not arrived")
@@ -21,13 +21,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzers.store.sqlite import SqliteStore
 
     if store_missing("runs", args.db, f" (start 'otel-meta serve --db {args.db}' first)"):
         return 2
     if args.limit < 1:
         return fail("runs", "--limit must be at least 1")
-    with SqliteStore(args.db) as store:
+    with open_store(args.db) as store:
         runs = store.list_runs(args.agent, args.limit, include_pending=args.pending)
     if args.json:
         print_json([r.to_json() for r in runs])

@@ -14,11 +14,11 @@ import argparse
 import logging
 import signal
 import threading
-from pathlib import Path
 from typing import Any, Protocol
 
 from analyzers.api.context import ServiceContext
 from analyzers.cli._console import fail
+from analyzers.store import DB_HELP, db_location, open_store
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store (created when missing)")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP and REST port (0 = any free)")
     parser.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (0 = any free)")
@@ -70,11 +70,10 @@ def background_services(args: argparse.Namespace, context: ServiceContext) -> li
 
 def run(args: argparse.Namespace) -> int:
     from analyzers.receiver.server import AnalyzerServer
-    from analyzers.store.sqlite import SqliteStore
 
     if args.max_body_mb <= 0:
         return fail("serve", "--max-body-mb must be positive")
-    store = SqliteStore(args.db)
+    store = open_store(args.db)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from analyzers.store.base import Store
 
-__all__ = ["Store", "is_postgres_url", "open_store"]
+__all__ = ["Store", "db_location", "is_postgres_url", "open_store"]
+
+DB_HELP = "the store: an SQLite file path, or postgresql://user@host:port/dbname"
+
+
+def db_location(text: str) -> str | Path:
+    """``--db``'s argparse type: a PostgreSQL URL kept as text, anything else a ``Path``."""
+    return text if is_postgres_url(text) else Path(text)
 
 
 def is_postgres_url(db: str | Path) -> bool:

@@ -168,6 +168,11 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections; later calls raise ``StoreError``."""
 
+    def __enter__(self) -> Store:  # noqa: PYI034 - typing.Self needs 3.11
+        """The store itself; leaving the ``with`` block closes it."""
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 def check_span_values(spans: Iterable[SpanRecord]) -> None:
     """Raise ``SpanValueError`` for a span whose times or codes do not fit the store's 64-bit integers."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from analyzers.assembly import RunAssembler
 from analyzers.conventions import OutcomeRule, assemble_run
 from analyzers.model import EvaluationRecord, SpanEvent, SpanRecord
-from analyzers.assembly import RunAssembler
 from analyzers.store._schema import MIGRATIONS, SCHEMA_VERSION
 from analyzers.store.base import Store
 from analyzers.store.sqlite import SqliteStore

@@ -12,7 +12,6 @@ import pytest
 
 from analyzers.errors import (
     StoreCorruptError,
-    StoreError,
     StoreFullError,
     StoreLocationError,
     StoreVersionError,
@@ -70,10 +69,9 @@ def test_a_truncated_store_is_refused(tmp_path):
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(StoreCorruptError, match="is not an intact otel-meta store"):
-        with SqliteStore(path) as s:
-            s.spans_for_trace("a" * 32)
-            s.write_spans(spans(300, trace="b"))
+    with pytest.raises(StoreCorruptError, match="is not an intact otel-meta store"), SqliteStore(path) as s:
+        s.spans_for_trace("a" * 32)
+        s.write_spans(spans(300, trace="b"))
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a directory unwritable to its owner")
