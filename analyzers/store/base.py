@@ -19,15 +19,17 @@ cause and says what to do.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from analyzers.model import QUALITY_DIGITS, Assessment, EvaluationRecord, Run, SpanRecord, returned_quality
 
 INT64_MAX = (1 << 63) - 1
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,13 @@ class Store(Protocol):
         """The store itself; leaving the ``with`` block closes it."""
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size``, consumed as a stream."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def check_span_values(spans: Iterable[SpanRecord]) -> None:

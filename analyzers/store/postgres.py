@@ -21,7 +21,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,7 +39,16 @@ from analyzers.errors import (
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec
 from analyzers.store._pg_schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
-from analyzers.store.base import AssembledRun, DirtyTrace, TraceInputs, check_span_values, quality_bounds
+from analyzers.store.base import (
+    AssembledRun,
+    DirtyTrace,
+    TraceInputs,
+    check_span_values,
+    quality_bounds,
+)
+from analyzers.store.base import (
+    batched as _batched,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +331,21 @@ class PostgresStore:
             return saved
 
         return int(self._transaction("save assembled runs", work))
+
+    def import_runs(self, runs: Iterable[Run], *, batch: int = 10_000) -> int:
+        """Store runs assembled elsewhere, with no spans behind them (a benchmark's synthetic runs), in
+        transactions of ``batch`` runs, consuming ``runs`` as a stream; return how many were stored."""
+        done = 0
+        for chunk in _batched(runs, batch):
+            rows = [_codec.run_row(r) for r in chunk]
+
+            def work(conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]] = rows) -> None:
+                with conn.cursor() as cur:
+                    cur.executemany(_RUN_UPSERT, rows)
+
+            self._transaction("import runs", work)
+            done += len(chunk)
+        return done
 
     # --- reading -------------------------------------------------------------------------------------
     @staticmethod

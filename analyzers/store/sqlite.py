@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,16 @@ from analyzers.errors import (
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec
 from analyzers.store._schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
-from analyzers.store.base import AssembledRun, DirtyTrace, TraceInputs, check_span_values, quality_bounds
+from analyzers.store.base import (
+    AssembledRun,
+    DirtyTrace,
+    TraceInputs,
+    check_span_values,
+    quality_bounds,
+)
+from analyzers.store.base import (
+    batched as _batched,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +338,16 @@ class SqliteStore:
                     conn.execute(_RUN_UPSERT, _codec.run_row(item.run))
                 saved += 1
         return saved
+
+    def import_runs(self, runs: Iterable[Run], *, batch: int = 10_000) -> int:
+        """Store runs assembled elsewhere, with no spans behind them (a benchmark's synthetic runs), in
+        transactions of ``batch`` runs, consuming ``runs`` as a stream; return how many were stored."""
+        done = 0
+        for chunk in _batched(runs, batch):
+            with self._transaction("import runs") as conn:
+                conn.executemany(_RUN_UPSERT, [_codec.run_row(r) for r in chunk])
+            done += len(chunk)
+        return done
 
     # --- reading -------------------------------------------------------------------------------------
     def _load_spans(self, conn: sqlite3.Connection, trace_id: str) -> list[SpanRecord]:
