@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from analyzers.api.context import ServiceContext
 from analyzers.cli._console import fail
-from analyzers.store import DB_HELP, db_location, open_store
+from analyzers.store import DB_HELP, db_location, display_name, open_store
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         http_host, http_port = server.http_address
         grpc = server.grpc_address
         grpc_text = f"{grpc[0]}:{grpc[1]}" if grpc else "off"
-        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={args.db}", flush=True)
+        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={display_name(args.db)}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -8,11 +8,12 @@ into a store; ``analyzers.assembly`` turns stored spans into runs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from analyzers.store.base import Store
 
-__all__ = ["Store", "db_location", "is_postgres_url", "open_store"]
+__all__ = ["Store", "db_location", "display_name", "is_postgres_url", "open_store"]
 
 DB_HELP = "the store: an SQLite file path, or postgresql://user@host:port/dbname"
 
@@ -25,6 +26,11 @@ def db_location(text: str) -> str | Path:
 def is_postgres_url(db: str | Path) -> bool:
     """``True`` when ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
     return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+def display_name(db: str | Path) -> str:
+    """``db`` as it may be printed or logged: a PostgreSQL URL without its password."""
+    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", str(db)) if is_postgres_url(db) else str(db)
 
 
 def open_store(db: str | Path, *, create_parent: bool = False, synchronous: str = "FULL") -> Store:

@@ -37,7 +37,7 @@ from analyzers.errors import (
     StoreVersionError,
 )
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
-from analyzers.store import _codec
+from analyzers.store import _codec, display_name
 from analyzers.store._pg_schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
 from analyzers.store.base import (
     AssembledRun,
@@ -104,23 +104,12 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "the PostgreSQL URL given"
-    info.pop("password", None)
-    return "postgresql://{}@{}:{}/{}".format(info.get("user", ""), info.get("host", ""), info.get("port", ""),
-                                             info.get("dbname", ""))
-
-
 class PostgresStore:
     """The ``Store`` on one PostgreSQL database, for ``postgresql://user@host:port/dbname``."""
 
     def __init__(self, url: str, *, pool_size: int = _POOL_MAX) -> None:
         self.url = url
-        self.where = _redacted(url)
+        self.where = display_name(url)
         self._resource_ids: dict[str, int] = {}
         self._cache_lock = threading.Lock()
         self._last_write_error: str | None = None
