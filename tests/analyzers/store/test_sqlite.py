@@ -3,7 +3,6 @@ one-line ``StoreError``s naming cause and fix, and a health probe that tells the
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -74,11 +73,19 @@ def test_a_truncated_store_is_refused(tmp_path):
         s.write_spans(spans(300, trace="b"))
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a directory unwritable to its owner")
+def mount_tmpfs(where: Path, options: str) -> None:
+    """Mount a tmpfs of its own at ``where`` (a real read-only or small file system), or skip."""
+    where.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a tmpfs ({exc}); these file-system failures need root")
+
+
 def test_a_read_only_directory_is_named(tmp_path):
     ro = tmp_path / "ro"
-    ro.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(ro)], check=True)
+    mount_tmpfs(ro, "size=1m,ro")
     try:
         with pytest.raises(StoreLocationError, match="is read-only .* make it writable or choose another --db"):
             SqliteStore(ro / "x.db")
@@ -113,12 +120,7 @@ def test_health_reports_a_dropped_table(store):
 def small_disk(tmp_path):
     """A 2 MiB file system of its own (tmpfs), so it fills up for real."""
     where = tmp_path / "disk"
-    where.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], check=True,
-                       capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot mount a small tmpfs to fill up ({exc}); run the tests as root")
+    mount_tmpfs(where, "size=2m")
     yield where
     subprocess.run(["umount", "-l", str(where)], check=True)
 
@@ -135,5 +137,22 @@ def test_a_full_disk_keeps_its_real_cause_and_health_says_so(small_disk):
         assert "database or disk is full" in store.health()
         accepted = store.count_spans()
         assert accepted > 0  # what was committed before the disk filled stays readable
+    finally:
+        store.close()
+
+
+def test_corrupted_pages_fail_writes_with_their_cause_and_health_says_so(tmp_path):
+    store = SqliteStore(tmp_path / "x.db", synchronous="NORMAL")
+    store.write_spans(spans(400, size=300))
+    store.close()
+    page, size = 4096, (tmp_path / "x.db").stat().st_size
+    with open(tmp_path / "x.db", "r+b") as f:  # garbage over every page but the header page
+        f.seek(page)
+        f.write(b"\xa5" * (size - page))
+    store = SqliteStore(tmp_path / "x.db")
+    try:
+        with pytest.raises(StoreCorruptError, match="malformed"):
+            store.write_spans(spans(400, trace="b", size=300))
+        assert "malformed" in store.health()
     finally:
         store.close()
