@@ -85,6 +85,8 @@ def text_columns(span: SpanRecord) -> tuple[str, str, str, str]:
     """A span's name, status message and scope as a store can put them in text columns that refuse
     NUL characters (PostgreSQL); ``span_body(span, nul_free=True)`` then keeps the originals."""
     values = (span.name, span.status_message, span.scope_name, span.scope_version)
+    if "\x00" not in "".join(values):
+        return values
     return tuple(v.replace("\x00", "\ufffd") for v in values)  # type: ignore[return-value]
 
 
@@ -94,7 +96,7 @@ def span_body(span: SpanRecord, *, nul_free: bool = False) -> str:
     body: dict[str, Any] = {"a": span.attributes}
     if nul_free:
         values = (span.name, span.status_message, span.scope_name, span.scope_version)
-        if any("\x00" in v for v in values):
+        if "\x00" in "".join(values):
             body["n"] = list(values)
     if span.events:
         body["e"] = [[e.name, e.time_unix_nano, e.attributes] for e in span.events]

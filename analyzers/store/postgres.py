@@ -59,13 +59,14 @@ _RETRIES = 5
 _MIGRATION_LOCK = 0x6F74656C6D657461  # "otelmeta": one migration at a time across replicas
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
-_SPAN_INSERT = (
-    "INSERT INTO spans(trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code,"
-    " status_message, resource_id, scope_name, scope_version, body, received_ns)"
-    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[],"
-    " %s::bigint[], %s::int[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bigint[])"
-    " ON CONFLICT DO NOTHING"
-)
+_SPAN_COLUMNS = ("trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message,"
+                 " resource_id, scope_name, scope_version, body, received_ns")
+# Spans are copied (COPY, the driver's fast path) into a per-session staging table, then inserted from it
+# in key order, ignoring retries.
+_SPAN_STAGE = "CREATE TEMP TABLE IF NOT EXISTS spans_in (LIKE spans) ON COMMIT DELETE ROWS"
+_SPAN_COPY = f"COPY spans_in ({_SPAN_COLUMNS}) FROM STDIN"
+_SPAN_INSERT = (f"INSERT INTO spans ({_SPAN_COLUMNS}) SELECT {_SPAN_COLUMNS} FROM spans_in"
+                " ORDER BY trace_id, span_id ON CONFLICT DO NOTHING")
 _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) SELECT t, 1 FROM unnest(%s::text[]) AS t"
                " ON CONFLICT (trace_id) DO UPDATE SET gen = dirty_traces.gen + 1")
 _RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -222,13 +223,13 @@ class PostgresStore:
         def work(conn: psycopg.Connection[Any]) -> int:
             fresh.clear()
             rids = self._resource_ids_for(conn, ordered, fresh)
-            columns = [
-                [s.trace_id for s in ordered], [s.span_id for s in ordered],
-                [s.parent_span_id for s in ordered], [t[0] for t in texts], [s.kind for s in ordered],
-                [s.start_time_unix_nano for s in ordered], [s.end_time_unix_nano for s in ordered],
-                [s.status_code for s in ordered], [t[1] for t in texts], rids, [t[2] for t in texts],
-                [t[3] for t in texts], bodies, [now] * len(ordered)]
-            stored = conn.execute(_SPAN_INSERT, columns).rowcount
+            conn.execute(_SPAN_STAGE)
+            with conn.cursor() as cur:
+                with cur.copy(_SPAN_COPY) as copy:
+                    for s, (name, message, scope, version), rid, body in zip(ordered, texts, rids, bodies):
+                        copy.write_row((s.trace_id, s.span_id, s.parent_span_id, name, s.kind, s.start_time_unix_nano,
+                                        s.end_time_unix_nano, s.status_code, message, rid, scope, version, body, now))
+                stored = cur.execute(_SPAN_INSERT).rowcount
             conn.execute(_MARK_DIRTY, (sorted({s.trace_id for s in ordered}),))
             return stored
 
