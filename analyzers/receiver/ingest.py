@@ -2,8 +2,11 @@
 
 Request threads ``submit`` their decoded spans and wait (at most ``timeout`` seconds); one writer
 thread takes everything queued (up to ``group_spans``), commits it in one transaction (group commit:
-one fsync for many requests), assembles the runs of the traces it touched (``analyzers.assembly``) and
-then wakes each waiting request with its result. The queue is bounded in spans, so memory stays bounded
+one fsync for many requests) and wakes each waiting request with its result. Before it acknowledges a
+group that leaves the queue empty, it assembles the runs of every trace committed since the last
+assembly (``analyzers.assembly``): a run is current once its spans are acknowledged and no more are
+waiting. Under sustained load assembly is deferred and coalesced (each trace assembled once for many
+groups), up to ``group_spans`` traces at a time. The queue is bounded in spans, so memory stays bounded
 under overload: a request that does not fit is refused at once with ``OverloadedError`` (HTTP 503 /
 gRPC UNAVAILABLE, both retried by the OTLP exporters). When idle, the writer assembles the runs of
 traces that other processes (replicas, importers, a killed predecessor) left dirty.
@@ -53,6 +56,7 @@ class IngestQueue:
         self._cond = threading.Condition()
         self._stopping = False
         self._died: str | None = None
+        self._deferred: set[str] = set()  # committed traces whose assembly waits for a pause in the load
         self._thread = threading.Thread(target=self._run, name="otel-meta-ingest-writer", daemon=True)
 
     def start(self) -> None:
@@ -152,8 +156,12 @@ class IngestQueue:
         else:
             for item in group:
                 item.error = error
-        committed = [item for item in group if item.error is None]
-        self._assemble(self.group_spans, among=sorted({s.trace_id for item in committed for s in item.spans}))
+        self._deferred.update(s.trace_id for item in group if item.error is None for s in item.spans)
+        with self._cond:
+            busy = bool(self._queue)
+        if not busy or len(self._deferred) >= self.group_spans:
+            self._assemble(len(self._deferred), among=sorted(self._deferred))
+            self._deferred.clear()
         for item in group:
             item.stored = 0 if item.error else len(item.spans)
             item.done.set()
