@@ -57,8 +57,11 @@ _span_in_context = trace.set_span_in_context
 
 
 def _begin(instance: Any, kwargs: dict[str, Any], messages: Callable[[dict[str, Any]], Any]) -> LlmCall | None:
-    """Start the call's span with what is known before the call (captured input only with capture on)."""
+    """Start the call's span with what is known before the call (captured input only with capture on);
+    ``None`` when the call is to pass through untraced."""
     try:
+        if request_instrumented(instance):
+            return None
         host = host_span()
         if host is not None:
             return LlmCall(host, _SHARED_POLICY, None, owned=False)
@@ -119,7 +122,7 @@ def _settle(call: LlmCall, result: Any, result_of: ResultOf, accumulator: type, 
 def _sync_traced(messages: Callable[[dict[str, Any]], Any], result_of: ResultOf,
                  accumulator: type, yields: bool) -> _patching.Wrapper:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not _STATE.instrumented or yields or request_instrumented(instance):
+        if not _STATE.instrumented or yields:
             return wrapped(*args, **kwargs)
         call = _begin(instance, kwargs, messages)
         if call is None:
@@ -141,7 +144,7 @@ def _async_traced(messages: Callable[[dict[str, Any]], Any], result_of: ResultOf
                   accumulator: type, yields: bool) -> _patching.Wrapper:
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
-        if not _STATE.instrumented or yields or request_instrumented(instance):
+        if not _STATE.instrumented or yields:
             return await wrapped(*args, **kwargs)
         call = _begin(instance, kwargs, messages)
         if call is None:

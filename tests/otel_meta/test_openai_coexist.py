@@ -4,7 +4,11 @@ re-instrumenting under another wrapper never traces a call twice."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -19,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import otel_meta
 from otel_meta import semconv as sc
+from tests.analyzers.conventions import traceloop_env
 from tests.otel_meta.conftest import track
 from tests.support.openai_server import (
     JsonReply,
@@ -180,3 +185,19 @@ def test_reinstrument_under_another_wrapper_gives_one_chat_span(
     _chat(server)
     instrument()
     assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o-mini"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", ["otel-meta-first", "traceloop-first"])
+def test_traceloop_keeps_its_one_span_in_either_order(order: str) -> None:
+    """traceloop's instrumentor needs its own venv (see traceloop_env), so this runs there."""
+    python = traceloop_env.ensure()
+    client = Path(__file__).parent / "clients" / "traceloop_coexist.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_"))}
+    out = subprocess.run([str(python), str(client), order], capture_output=True, text=True, timeout=120,
+                         check=True, env={**env, "OTEL_META_STRICT": "1"})
+    spans = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [(s["scope"], s["attributes"][sc.GEN_AI_OPERATION_NAME]) for s in spans] == [
+        ("opentelemetry.instrumentation.openai.v1", "chat")] * 2
+    added = [s["attributes"].get(sc.OTEL_META_RESPONSE_TOOL_CALLS) for s in spans]
+    assert added == ([["get_pods"]] * 2 if order == "otel-meta-first" else [None, None])
