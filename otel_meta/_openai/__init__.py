@@ -1,6 +1,7 @@
 """Tracing of the ``openai`` client (1.x API surface, openai >= 1.40).
 
-``chat.completions.create`` and ``responses.create``, sync and async, streaming and not, are patched
+``chat.completions.create`` / ``.parse`` and ``responses.create`` / ``.parse``, sync and async, streaming
+and not, are patched
 when ``openai`` is imported (a post-import hook; otel-meta never imports ``openai`` itself). Each call
 is a ``chat {model}`` CLIENT span; a streamed response is returned as a proxy of the same stream type
 whose span ends when the stream ends; ``with_raw_response`` / ``with_streaming_response`` calls go through
@@ -45,7 +46,6 @@ _SHARED_POLICY = ContentPolicy()
 
 ResultOf = Callable[[Any, ContentPolicy], _spans.LlmResult]
 
-# (module candidates, class, wrapper factory): the first importable module that has the class wins.
 _CHAT_MODULES = ("openai.resources.chat.completions.completions", "openai.resources.chat.completions")
 _RESPONSES_MODULES = ("openai.resources.responses.responses", "openai.resources.responses")
 
@@ -163,8 +163,8 @@ def _async_traced(messages: Callable[[dict[str, Any]], Any], result_of: ResultOf
 
 
 def completions_create(yields: bool = False) -> _patching.Wrapper:
-    """The wrapper of ``Completions.create`` (``client.chat.completions.create``). ``yields``: the method it
-    wraps is another openai instrumentation's wrapper, whose span is the call's span."""
+    """The wrapper of ``Completions.create`` and ``.parse`` (``client.chat.completions.create``). ``yields``:
+    the method it wraps is another openai instrumentation's wrapper, whose span is the call's span."""
     return _sync_traced(_chat_messages, chat_result, ChatAccumulator, yields)
 
 
@@ -183,12 +183,16 @@ def async_responses_create(yields: bool = False) -> _patching.Wrapper:
     return _async_traced(_responses_messages, response_result, ResponsesAccumulator, yields)
 
 
+#: (module candidates, class, wrapper factory): the first importable module that has the class wins.
+#: ``parse`` (structured outputs) posts the request itself instead of calling ``create``, so it is traced
+#: on its own; ``stream`` helpers call ``create``.
 _TARGETS: tuple[tuple[tuple[str, ...], str, Callable[[bool], _patching.Wrapper]], ...] = (
     (_CHAT_MODULES, "Completions", completions_create),
     (_CHAT_MODULES, "AsyncCompletions", async_completions_create),
     (_RESPONSES_MODULES, "Responses", responses_create),
     (_RESPONSES_MODULES, "AsyncResponses", async_responses_create),
 )
+_METHODS = ("create", "parse")
 
 
 def _find_class(modules: tuple[str, ...], name: str) -> type | None:
@@ -227,7 +231,9 @@ def _patch(openai_module: Any) -> None:
             if owner is None:
                 _log.debug("openai has no %s.create here; not traced", class_name)
                 continue
-            _patching.wrap(owner, "create", factory(instrumented_below(owner.__dict__["create"])))
+            for method in _METHODS:
+                if method in owner.__dict__:
+                    _patching.wrap(owner, method, factory(instrumented_below(owner.__dict__[method])))
     except Exception as exc:  # noqa: BLE001
         internal_error("openai.patch", exc)
 

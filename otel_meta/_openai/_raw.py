@@ -85,8 +85,10 @@ class _TracedRawResponse(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_call.finish(accumulator.result if accumulator is not None else no_result)
 
     def __del__(self) -> None:
+        # A parsed stream outlives its response object (``...with_raw_response.create(...).parse()``)
+        # and ends the span itself.
         call = getattr(self, "_self_call", None)
-        if call is not None and not call.ended:
+        if call is not None and not call.ended and getattr(self, "_self_accumulator", None) is None:
             self._self_end()
 
 

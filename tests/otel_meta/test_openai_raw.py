@@ -1,4 +1,5 @@
-"""``with_raw_response`` and ``with_streaming_response`` calls give the same span as a plain ``create``."""
+"""``with_raw_response``, ``with_streaming_response`` and structured-output ``parse`` calls: one span
+each, with the same attributes as ``create``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import gc
 
 import openai
+import pydantic
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_meta import semconv as sc
@@ -121,6 +123,19 @@ def test_raw_response_of_a_stream_traces_the_parsed_stream(
     _assert_chat_result(exporter)
 
 
+def test_stream_parsed_from_a_dropped_raw_response_still_ends_with_its_chunks(
+    instrumented: None, server: OpenAIStandIn, exporter: InMemorySpanExporter
+) -> None:
+    server.enqueue(SseReply(chat_stream_events("checking", tool_calls=TOOL_CALLS)))
+    stream = _client(server).chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}).parse()
+    gc.collect()
+    assert exporter.get_finished_spans() == ()
+    for _ in stream:
+        pass
+    _assert_chat_result(exporter)
+
+
 def test_streaming_response_closed_unparsed_ends_its_span_once(
     instrumented: None, server: OpenAIStandIn, exporter: InMemorySpanExporter
 ) -> None:
@@ -159,3 +174,24 @@ def test_async_streaming_response_span_ends_when_the_body_is_parsed(
     for span in spans:
         assert span.attributes[sc.OTEL_META_RESPONSE_TOOL_CALLS] == ("get_pods",)
         assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 12
+
+
+class Diagnosis(pydantic.BaseModel):
+    cause: str
+
+
+def test_structured_output_parse_calls_are_traced(
+    instrumented: None, server: OpenAIStandIn, exporter: InMemorySpanExporter
+) -> None:
+    server.enqueue(JsonReply(chat_completion('{"cause": "db"}')),
+                   JsonReply(responses_body('{"cause": "db"}')))
+    client = _client(server)
+    parsed = client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Diagnosis)
+    assert parsed.choices[0].message.parsed == Diagnosis(cause="db")
+    response = client.responses.parse(model="o4-mini", input="why?", text_format=Diagnosis)
+    assert response.output_parsed == Diagnosis(cause="db")
+    chat, responses = exporter.get_finished_spans()
+    assert chat.attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert chat.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
+    assert responses.attributes[sc.GEN_AI_RESPONSE_MODEL] == "o4-mini-2025-04-16"
+    assert responses.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
