@@ -60,22 +60,26 @@ def instrumented_below(method: Any) -> bool:
 
 def request_instrumented(resource: Any) -> bool:
     """Whether the client behind ``resource`` has an LLM instrumentation on its ``request`` method."""
-    client = getattr(resource, "_client", None)
-    for klass in type(client).__mro__:
-        method = klass.__dict__.get("request")
-        if method is not None:
-            return isinstance(method, _ObjectProxy) and is_instrumentation_wrapper(method)
-    return False
+    # Looked up on the class: a plain function comes back as itself, found by the interpreter's own MRO
+    # walk; only a wrapper (OpenInference's) needs a closer look.
+    method = getattr(type(getattr(resource, "_client", None)), "request", None)
+    return isinstance(method, _ObjectProxy) and is_instrumentation_wrapper(method)
 
 
 def host_span() -> Any:
     """The open LLM span another instrumentation started for this call, if otel-meta runs inside one."""
     span = _get_current_span()
+    if not span.is_recording():
+        return None
     attributes = getattr(span, "attributes", None)
     if not attributes:
         return None
-    if (attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.LLM_OPERATIONS
-            or attributes.get(sc.OPENINFERENCE_SPAN_KIND) in _LLM_KINDS
+    # The SDK's attribute mapping answers a missing key with a caught KeyError, so the usual current span
+    # (an agent or tool span, which has an operation name) is settled by its first lookup.
+    operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
+    if operation is not None:
+        return span if operation in sc.LLM_OPERATIONS else None
+    if (attributes.get(sc.OPENINFERENCE_SPAN_KIND) in _LLM_KINDS
             or attributes.get(sc.LLM_REQUEST_TYPE) in _LLM_REQUEST_TYPES):
-        return span if span.is_recording() else None
+        return span
     return None
