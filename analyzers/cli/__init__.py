@@ -30,12 +30,6 @@ _COMMANDS = (
     "demo",
 )
 
-#: Top-level modules of the ``analyzer`` extra: when one is missing, the service was installed without it.
-_ANALYZER_EXTRA_MODULES = (
-    "numpy", "scipy", "sklearn", "threadpoolctl", "yaml", "openai", "grpc", "google.protobuf",
-    "opentelemetry.proto",
-)
-
 _LOG_LEVEL_HELP = "DEBUG, INFO, WARNING or ERROR (default WARNING; INFO for serve; or META_AGENT_LOG_LEVEL)"
 
 
@@ -73,29 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _missing_extra(exc: ModuleNotFoundError) -> bool:
-    name = exc.name or ""
-    return any(name == module or name.startswith(f"{module}.") for module in _ANALYZER_EXTRA_MODULES)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``otel-meta`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    from analyzers.cli._console import fail
+    from analyzers.cli._console import InertFormatter, fail
 
+    command = ""
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        command = args.command
         from analyzers.config import log_level
 
         try:
             level = log_level(args.log_level, default="INFO" if args.command == "serve" else "WARNING")
         except ValueError as exc:
-            parser.error(str(exc))
-        logging.basicConfig(
-            level=level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+            return fail(command, exc)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(level=level, handlers=[handler])
         from analyzers.errors import OtelMetaError
 
         try:
@@ -103,12 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OtelMetaError as exc:
             return fail(args.command, exc)
     except ModuleNotFoundError as exc:
-        if not _missing_extra(exc):
+        from analyzers import missing_extra_hint
+
+        hint = missing_extra_hint(exc)
+        if hint is None:
             raise
-        return fail(
-            "", f"the analyzer needs the 'analyzer' extra (module {exc.name!r} is missing): "
-            "pip install 'otel-meta[analyzer]'"
-        )
+        return fail(command, hint)
 
 
 if __name__ == "__main__":  # pragma: no cover

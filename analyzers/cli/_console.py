@@ -9,6 +9,7 @@ before they reach the terminal, so an escape sequence or a bidi control in a spa
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import unicodedata
 from pathlib import Path
@@ -33,6 +34,13 @@ def inert(text: object) -> str:
     return "".join(
         repr(c)[1:-1] if c != "\\" and unicodedata.category(c) in _ACTIVE_CATEGORIES else c for c in s
     )
+
+
+class InertFormatter(logging.Formatter):
+    """A log formatter whose records reach the terminal ``inert`` (a traceback keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return inert(super().formatMessage(record))
 
 
 def fail(command: str, reason: object) -> int:
