@@ -12,7 +12,7 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 #: Command modules under ``analyzers.cli``, in the order ``--help`` lists them.
 _COMMANDS = (

@@ -39,7 +39,7 @@ def inert(text: object) -> str:
 class InertFormatter(logging.Formatter):
     """A log formatter whose records reach the terminal ``inert`` (a traceback keeps its lines)."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+    def formatMessage(self, record: logging.LogRecord) -> str:
         return inert(super().formatMessage(record))
 
 

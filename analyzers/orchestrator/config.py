@@ -170,7 +170,8 @@ class ConfigFile:
         if data is None:
             return cls(file)
         if not isinstance(data, dict):
-            raise ValueError(f"{file} must be a mapping of settings, got {type(data).__name__}")
+            raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
+                f"{file} must be a mapping of settings, got {type(data).__name__}")
         if set(data) & {"meta_agent", "serve"}:
             unknown = sorted(set(data) - {"meta_agent", "serve"})
             if unknown:
@@ -181,7 +182,8 @@ class ConfigFile:
             meta, serve = data, {}
         for name, section in (("meta_agent", meta), ("serve", serve)):
             if not isinstance(section, dict):
-                raise ValueError(f"{file}: {name} must be a mapping of settings, got {type(section).__name__}")
+                raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
+                    f"{file}: {name} must be a mapping of settings, got {type(section).__name__}")
         _check_serve_section(file, serve)
         return cls(file, dict(meta), dict(serve))
 
@@ -194,5 +196,5 @@ def _check_serve_section(file: Path, serve: dict[str, Any]) -> None:
     for name, value in serve.items():
         types = SERVE_SETTINGS[name]
         if isinstance(value, bool) or not isinstance(value, types):
-            raise ValueError(f"{file}: serve.{name} must be {' or '.join(t.__name__ for t in types)}, "
-                             f"got {value!r}")
+            raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
+                f"{file}: serve.{name} must be {' or '.join(t.__name__ for t in types)}, got {value!r}")

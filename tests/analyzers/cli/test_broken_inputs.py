@@ -11,8 +11,8 @@ import shutil
 import socket
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
