@@ -75,7 +75,8 @@ def resolve_settings(args: argparse.Namespace) -> None:
     file = ConfigFile.read(config_file_path(args.config))
     for name, default in DEFAULTS.items():
         if getattr(args, name) is None:
-            setattr(args, name, file.serve.get(name, default))
+            from_file = file.serve.get(name)
+            setattr(args, name, default if from_file is None else from_file)
     for flag, setting, kind in (("db", "db", Path), ("prompts_repo", "prompts_repo", Path),
                                 ("learn_every", "learning_interval", float)):
         if getattr(args, flag) is None and file.meta_agent.get(setting) is not None:

@@ -145,7 +145,7 @@ def config_file_path(path: str | os.PathLike[str] | None = None) -> Path | None:
 @dataclass(frozen=True)
 class ConfigFile:
     """The settings a YAML config file sets, as written: ``meta_agent`` (``MetaAgentConfig`` fields) and
-    ``serve`` (``SERVE_SETTINGS``). A file of bare ``MetaAgentConfig`` fields is a ``meta_agent`` section.
+    ``serve`` (``SERVE_SETTINGS``; ``null`` means the default). A file of bare ``MetaAgentConfig`` fields is a ``meta_agent`` section.
 
     Only what the file sets is here, so a caller can tell a setting the file chose from a default."""
 
@@ -195,6 +195,8 @@ def _check_serve_section(file: Path, serve: dict[str, Any]) -> None:
                          f"known: {', '.join(SERVE_SETTINGS)}")
     for name, value in serve.items():
         types = SERVE_SETTINGS[name]
+        if value is None:  # written out to say "the default"
+            continue
         if isinstance(value, bool) or not isinstance(value, types):
             raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
                 f"{file}: serve.{name} must be {' or '.join(t.__name__ for t in types)}, got {value!r}")
