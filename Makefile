@@ -5,8 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.demo-stamp
-# pip's quiet mode, and no notice about pip's own version: the demo's output is the demo.
+# pip's quiet mode, and no notice about pip's own version; the demo's install shows errors only: its
+# output is the demo.
 PIP_QUIET := -q --disable-pip-version-check --no-warn-script-location
+PIP_QUIETER := -qq --disable-pip-version-check --no-warn-script-location
 # An environment with `pip install otel-meta` alone (no extras): the tests of what a missing extra says.
 BASE_VENV ?= .venv-base
 BASE_STAMP := $(BASE_VENV)/.installed-stamp
@@ -29,7 +31,7 @@ $(DEMO_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@if [ $(STAMP) -nt pyproject.toml ]; then :; else \
 	  echo "installing otel-meta[demo] into $(VENV) (about a minute the first time)"; \
-	  $(PY) -m pip install $(PIP_QUIET) --upgrade pip && $(PY) -m pip install $(PIP_QUIET) -e ".[demo]"; fi
+	  $(PY) -m pip install $(PIP_QUIETER) --upgrade pip && $(PY) -m pip install $(PIP_QUIETER) -e ".[demo]"; fi
 	@touch $(DEMO_STAMP)
 
 $(BASE_STAMP): pyproject.toml
