@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'CONF':>6}  {'TYPE':19}  {'AGENT':18}  {'SUPPORT':>11}  {'SUCCESS':>7}  {'VS':>4}  TOOLS")
     for p in patterns:
         support = f"{p.frequency} {p.unit}"
-        print(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {support:>11}  {p.success_rate:7.0%}  "
-              f"{p.compared_rate:4.0%}  {' -> '.join(p.tools) or '-'}")
-        print(f"        {p.description}")
+        print(inert(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {support:>11}  "
+                    f"{p.success_rate:7.0%}  {p.compared_rate:4.0%}  {' -> '.join(p.tools) or '-'}"))
+        print(inert(f"        {p.description}"))
     return 0
