@@ -263,6 +263,8 @@ def mine_store(
     store: Store, agent: str | None = None, *, min_confidence: float = 0.0, random_state: int = 0
 ) -> list[Pattern]:
     """Mine the runs in ``store`` now: one agent's, or every agent's (each agent mined on its own).
+    ``min_confidence`` keeps the patterns at or above it, and the task-confounded ones (whose pooled
+    test reached the level: they are shown with that label).
 
     Raises ``UnknownAgentError`` when ``agent`` has no runs in the store.
     """
@@ -276,5 +278,5 @@ def mine_store(
     patterns: list[Pattern] = []
     for name in agents:
         found = mine_patterns(store.iter_runs(name), name, random_state=random_state)
-        patterns.extend(p for p in found if p.confidence >= min_confidence)
+        patterns.extend(p for p in found if p.confidence >= min_confidence or p.task_confounded)
     return patterns

@@ -47,7 +47,8 @@ def _effect(c: Candidate) -> str:
     size = (f"{100 * c.effect:+.0f} points (90% interval {100 * c.effect_low:+.0f} to "
             f"{100 * c.effect_high:+.0f})")
     if c.scope == "within_task":
-        return f" Within {c.tasks} tasks that have runs with and without it, the effect is {size}."
+        who = "calls of it and of other tools" if c.unit == "calls" else "runs with and without it"
+        return f" Within {c.tasks} tasks that have {who}, the effect is {size}."
     return f" Pooled across tasks, the effect is {size}."
 
 
