@@ -87,7 +87,7 @@ class KindLine:
 KIND_LINES: Mapping[str, KindLine] = {
     "sequence": KindLine("Prefer", True, "runs with this sequence"),
     "cluster": KindLine("Prefer", True, "runs of a cluster around this sequence"),
-    "precondition": KindLine("Call", True, "runs that called the first before the second",
+    "precondition": KindLine("Call", True, "calls of the second after the first",
                              condition="Call {0} before {1}"),
     "recovery": KindLine("After", True, "runs that called the second right after the first failed",
                          condition="After {0} fails, call {1}"),
@@ -231,7 +231,7 @@ def figures_text(pattern: Pattern) -> str:
         "call_failures": "the other tools' calls",
         "long_reasoning": "the runs with less",
         "short_reasoning": "the runs with less",
-        "precondition": "the runs that called the second without it",
+        "precondition": "its calls without it",
         "recovery": "the other runs where the first failed",
     }.get(pattern.kind, "the other runs")
     return f"{who} succeed {rate}% of {n} {unit} vs {base}% of {others}{_effect_text(pattern)}, {conf}"

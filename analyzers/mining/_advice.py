@@ -10,7 +10,11 @@ one and the advice to be sound; a pattern that fails is still listed, with ``wit
   lower end above ``+min_effect`` for a pattern that raises the success rate, its upper end below
   ``-min_effect`` for one that lowers it);
 - *needed by successful runs*: a tool used by at least ``NEEDED_SHARE`` of the agent's successful runs
-  never becomes a bare "Avoid X" (``outcome_drop``); its preconditions and recoveries say how to use it.
+  never becomes a bare "Avoid X" (``outcome_drop``); its preconditions and recoveries say how to use it;
+- *no outcome evidence*: call-level findings about a tool X (its calls fail more than the others',
+  ``call_failures``; its calls succeed more after P, ``precondition``) give advice only when runs with a
+  failed call of X also succeed less (its ``failed_call`` pattern reaches the level, not withheld): a
+  test runner whose calls fail while the agent works is not a tool to warn against.
 """
 
 from __future__ import annotations
@@ -48,3 +52,14 @@ def withheld(
             "see its preconditions and recoveries"
         )
     return False, ""
+
+
+def call_level_withheld(failed_call_confidence: float, level: float) -> str:
+    """The reason a call-level pattern (``call_failures``, ``precondition``) gets no guideline (empty:
+    it may get one), given the confidence of its tool's ``failed_call`` pattern."""
+    if failed_call_confidence >= level:
+        return ""
+    return (
+        f"call-level only: runs with a failed call of the tool do not surely succeed less "
+        f"(confidence {failed_call_confidence:.2f}), no outcome evidence for advice"
+    )

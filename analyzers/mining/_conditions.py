@@ -1,17 +1,18 @@
 """Advice that names a condition: preconditions and recoveries.
 
-- ``precondition`` (tools ``[P, X]``): among the runs that call ``X``, those that called ``P`` before
-  their first call of ``X`` succeed more than those that called ``X`` without it ("Call P before X").
+- ``precondition`` (tools ``[P, X]``): the calls of ``X`` made after a call of ``P`` (in the same run)
+  succeed more than its calls made without it ("Call P before X"; calls are the unit, as for a tool's
+  call failures, and the advice needs the same outcome evidence: ``_advice``).
 - ``recovery`` (tools ``[X, R]``): among the runs with a failed call of ``X``, those whose next tool call
   after the first failure was ``R`` succeed more than the others, including those that stopped there
   ("After X fails, call R").
 
 Both are success patterns with their own share of the error budget (``group``) and the same
 comparison as every rate pattern (``association``: within tasks when runs repeat tasks), restricted to
-the runs the condition is about. A condition must also be specific (an intersection-union test): its
-effect among the runs it is about must exceed the effect of simply using ``P`` (or ``R``) among the
-other runs, else it only echoes a tool that helps everywhere. Stopping advice is the ``repeated_call``
-kind (``_performance``).
+the calls or runs the condition is about. A recovery must also be specific (an intersection-union
+test): its effect among the runs where ``X`` failed must exceed the effect of simply using ``R`` among
+the other runs, else it only echoes a tool that helps everywhere. Stopping advice is the
+``repeated_call`` kind (``_performance``).
 """
 
 from __future__ import annotations
@@ -50,38 +51,41 @@ def _first_steps(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, n
 
 
 def precondition_candidates(data: MiningData) -> list[Candidate]:
-    """Tools called before the first call of another tool ``X``, among the runs that call ``X``, for
-    each ``X`` whose runs succeed less often than the others (a tool failing runs use: the one a bare
-    warning would be about). Choosing ``X`` by its runs' success rate leaves the comparison *among*
-    them valid: under no effect, how those runs' outcomes fall between the two groups does not depend
-    on their total."""
+    """Tools called before a call of another tool ``X``, among ``X``'s calls (calls are the unit; the
+    outcome is whether the call succeeded), for each ``X`` with failed calls; within the calls of
+    each task when runs are grouped. The members are the runs with a call of ``X`` after ``P``."""
     enc = data.enc
     V = len(enc.tools)
     if enc.n_steps == 0 or V < 2:
         return []
     step_run = enc.step_run()
-    keys, first = _first_steps(step_run * V + enc.step_tool.astype(np.int64), np.arange(enc.n_steps))
+    tool = enc.step_tool.astype(np.int64)
+    keys, first = _first_steps(step_run * V + tool, np.arange(enc.n_steps))
     runs, tools = np.divmod(keys, V)
-    support = np.bincount(tools, minlength=V)
-    n, y = float(enc.n_runs), data.outcome.astype(np.float64)
-    wins = np.asarray(data.tool_runs.T @ y).ravel()
-    total = float(y.sum())
-    rest = np.maximum(n - support, 1.0)
-    weaker = wins / np.maximum(support, 1) < (total - wins) / rest
+    # the (run, tool, first position) triples of each run are contiguous in ``keys`` (sorted by run)
+    starts = np.searchsorted(runs, np.arange(enc.n_runs + 1))
+    failed = np.bincount(tool[~enc.step_ok], minlength=V)
+    calls = np.bincount(tool, minlength=V)
+    ok = enc.step_ok.astype(np.int8)
     out: list[Candidate] = []
-    for x in np.flatnonzero((support >= 2 * data.min_support) & weaker).tolist():
-        first_x = np.full(enc.n_runs, -1, dtype=np.int64)
-        first_x[runs[tools == x]] = first[tools == x]
-        before = (tools != x) & (first_x[runs] >= 0) & (first < first_x[runs])
-        matrix = binary_matrix(runs[before], tools[before], enc.n_runs, V).tocsc()
-        calls_x = first_x >= 0
-        plain = _elsewhere(data, ~calls_x)
-        for t in association(data, matrix, ("up",), rows=calls_x):
-            c = Candidate.of(
-                "success_pattern", "precondition", (enc.tools[t.column], enc.tools[x]), t,
-                Members(matrix=matrix, column=t.column), group="precondition",
+    for x in np.flatnonzero((failed >= data.min_support) & (calls - failed >= data.min_support)).tolist():
+        steps_x = np.flatnonzero(tool == x)
+        owner = step_run[steps_x]
+        count = starts[owner + 1] - starts[owner]
+        pair_step = np.repeat(steps_x, count)
+        pair = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(starts[owner], count)
+        before = (first[pair] < pair_step) & (tools[pair] != x)
+        matrix = binary_matrix(pair_step[before], tools[pair][before], enc.n_steps, V)
+        is_x = np.zeros(enc.n_steps, dtype=bool)
+        is_x[steps_x] = True
+        runs_after = binary_matrix(step_run[pair_step[before]], tools[pair][before], enc.n_runs, V).tocsc()
+        for t in association(data, matrix, ("up",), rows=is_x, outcome=ok, strata=data.strata[step_run]):
+            out.append(
+                Candidate.of(
+                    "success_pattern", "precondition", (enc.tools[t.column], enc.tools[x]), t,
+                    Members(matrix=runs_after, column=t.column), unit="calls", group="precondition",
+                )
             )
-            out.append(_specific(data, c, t, plain))
     return out
 
 

@@ -24,11 +24,9 @@ class PatternRule:
 
     def compared(self, run: Run) -> bool:
         """Whether ``run`` is one of the runs the pattern's test compares (with it or without it): the
-        runs that call the tool of a precondition, those where the tool of a recovery failed, those
-        whose reasoning length is known for a reasoning-length pattern, and every run otherwise."""
+        runs where the tool of a recovery failed, those whose reasoning length is known for a
+        reasoning-length pattern, and every run otherwise (call-level kinds compare calls)."""
         q, t = self.qualifier, self.tools
-        if q == "precondition":
-            return t[1] in run.tool_names()
         if q == "recovery":
             return any(s.kind == "tool" and s.name == t[0] and not s.ok for s in run.steps)
         if q in ("long_reasoning", "short_reasoning"):
@@ -43,8 +41,8 @@ class PatternRule:
         if q in ("sequence", "cluster"):
             k = len(t)
             return any(tuple(names[i : i + k]) == t for i in range(len(names) - k + 1))
-        if q == "precondition":
-            return t[1] in names and t[0] in names[: names.index(t[1])]
+        if q == "precondition":  # a call of the tool after a call of the first one
+            return t[1] in names and t[0] in names and names.index(t[0]) < len(names) - 1 - names[::-1].index(t[1])
         if q == "recovery":
             failed = next((i for i, s in enumerate(tool_steps) if s.name == t[0] and not s.ok), None)
             return failed is not None and failed + 1 < len(tool_steps) and tool_steps[failed + 1].name == t[1]

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from analyzers.errors import UnknownAgentError
-from analyzers.mining._advice import withheld
+from analyzers.mining._advice import call_level_withheld, withheld
 from analyzers.mining._candidates import (
     failure_candidates,
     success_candidates,
@@ -189,6 +189,13 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                 best[pid] = (conf, c)
                 verdicts[id(c)] = (confounded, reason)
         kept = _prune_nested_sequences(best)
+        consequential = {
+            c.tools: conf for conf, c in best.values() if c.qualifier == "failed_call" and not verdicts[id(c)][1]
+        }
+        for conf, c in best.values():
+            if c.qualifier in ("call_failures", "precondition") and not verdicts[id(c)][1]:
+                tool = c.tools[-1:]
+                verdicts[id(c)] = (False, call_level_withheld(consequential.get(tool, 0.0), self.level))
         patterns = []
         self.rules_ = {pid: PatternRule(c.qualifier, c.tools, dict(c.figures)) for pid, (_, c) in kept.items()}
         for pid, (conf, c) in kept.items():

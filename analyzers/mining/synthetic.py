@@ -126,7 +126,8 @@ def planted_effect(pattern: Pattern) -> str | None:
 CONFOUNDED_TOOLS = ("escalate", "quick_answer")
 #: A tool that helps within every task (+25 points).
 HELPFUL_TOOL = "check_policy"
-#: Booking tasks need ``PRECONDITION[0]`` before ``PRECONDITION[1]`` (else -40 points).
+#: In booking tasks a call of ``PRECONDITION[1]`` fails 70% of the time unless ``PRECONDITION[0]`` came
+#: before it (5% then), and a failed booking costs 45 points.
 PRECONDITION = ("get_user", "book")
 #: ``RECOVERY[0]`` fails 40% of its calls; a failed call costs 35 points unless ``RECOVERY[1]`` follows.
 RECOVERY = ("search_api", "retry_with_filters")
@@ -174,11 +175,17 @@ def task_runs(
                 names.insert(rng.randint(at + 1, len(names)), PRECONDITION[0])
         elif rng.random() < 0.5:
             names.insert(rng.randint(0, len(names)), PRECONDITION[0])
-        lost = False
+        lost = booked_badly = False
         if rng.random() < 0.9:
             names.insert(rng.randint(0, len(names)), RECOVERY[0])
+        seen: set[str] = set()
         for name in names:
-            ok = rng.random() >= (0.4 if effects and name == RECOVERY[0] else 0.03)
+            fail = 0.4 if effects and name == RECOVERY[0] else 0.03
+            if effects and name == PRECONDITION[1]:
+                fail = 0.05 if PRECONDITION[0] in seen else 0.7
+            seen.add(name)
+            ok = rng.random() >= fail
+            booked_badly |= name == PRECONDITION[1] and not ok
             duration = rng.lognormvariate(4.6, 0.5)
             steps.append(Step("tool", name, ok, duration, clock, error_type=None if ok else "ToolError"))
             clock += int(duration * 1e6)
@@ -190,7 +197,7 @@ def task_runs(
         p = 0.8 - 0.6 * d - (0.1 if booking[task] else 0.0)
         if effects:
             p += 0.25 * helped + MODERATE_THINKING * think_first - 0.35 * lost
-            p -= 0.4 if booking[task] and not prepared else 0.0
+            p -= 0.45 if booked_badly else 0.0
         yield Run(
             trace_id=f"{seed & 0xFFFFFFFF:08x}{i:024x}",
             agent=agent,
@@ -208,7 +215,8 @@ def task_effect(pattern: Pattern) -> str | None:
 
     ``within_task``: the helpful tool, or a sequence with it, raises the success rate. ``precondition``:
     ``get_user`` before ``book`` (as a precondition or the sequence), and what it implies within
-    booking tasks: runs using ``get_user`` succeed more, runs ending on it (called after ``book``) less. ``recovery``: the retry after a
+    booking tasks: runs using ``get_user`` succeed more, runs ending on it (called after ``book``) less;
+    ``book_failures`` (true, not counted in recall): ``book``'s failed calls lowering it. ``recovery``: the retry after a
     failed search (a recovery, the sequence, or the retry's lift); ``search_failures`` (true, not
     counted in recall): the search's failures lowering it.
     ``thinking``: reasoning first (or at all) raises it."""
@@ -232,6 +240,8 @@ def task_effect(pattern: Pattern) -> str | None:
         return "recovery"
     if not up and tools == (RECOVERY[0],) and kind in ("failed_call", "call_failures", "last_step"):
         return "search_failures"  # true (its failures do cost), but not one of the effects recall counts
+    if not up and tools == (PRECONDITION[1],) and kind in ("failed_call", "call_failures"):
+        return "book_failures"
     return None
 
 

@@ -170,6 +170,17 @@ def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
             rest = [s.ok for r in runs for s in r.steps if s.kind == "tool" and s.name != p.tools[0]]
             assert (p.unit, p.frequency) == ("calls", len(own))
             assert p.success_rate == pytest.approx(_rate(own)) and p.comparison_rate == pytest.approx(_rate(rest))
+        elif p.kind == "precondition":  # the tool's calls after a call of the first one, against its others
+            before, tool = p.tools
+            after, without = [], []
+            for r in runs:
+                seen = False
+                for st in (s for s in r.steps if s.kind == "tool"):
+                    if st.name == tool:
+                        (after if seen else without).append(st.ok)
+                    seen |= st.name == before
+            assert (p.unit, p.frequency) == ("calls", len(after))
+            assert p.success_rate == pytest.approx(_rate(after)) and p.comparison_rate == pytest.approx(_rate(without))
         elif p.kind == "hot_spot":
             calls = [s for r in runs for s in r.steps if s.kind == "tool" and s.name == p.tools[0]]
             within = sum(s.duration_ms <= p.measures["rest_p95_ms"] for s in calls)

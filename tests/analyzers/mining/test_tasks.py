@@ -69,7 +69,7 @@ def test_within_task_figures_are_the_runs_of_the_tasks_with_both_groups(miner: P
     runs = list(task_runs(500, 4))
     checked = 0
     for p in miner.patterns_:
-        if p.scope != "within_task" or p.unit != "runs" or p.kind == "cluster":
+        if p.scope != "within_task" or p.unit != "runs" or p.kind == "cluster":  # calls: test_miner
             continue
         rule = miner.rules_[p.id]
         by_task: dict[str | None, list[tuple[bool, bool]]] = {}
