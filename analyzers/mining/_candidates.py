@@ -211,11 +211,11 @@ def failure_candidates(data: MiningData) -> list[Candidate]:
         else:
             a, b = divmod(code - 2 * V, V)
             qualifier, tools = "transition", (enc.tools[a], enc.tools[b])
-        c = Candidate.of("failure_pattern", qualifier, tools, t, Members(matrix=matrix, column=t.column))
+        cand = Candidate.of("failure_pattern", qualifier, tools, t, Members(matrix=matrix, column=t.column))
         if qualifier == "transition":
             pair = [(0, t.column, failed_col[divmod(code - 2 * V, V)[1]])]
-            c = _with_p(c, max(t.p_value, float(_echo_p(data, pair, support, successes, 1, up=False)[0])))
-        out.append(c)
+            cand = _with_p(cand, max(t.p_value, float(_echo_p(data, pair, support, successes, 1, up=False)[0])))
+        out.append(cand)
     return out
 
 

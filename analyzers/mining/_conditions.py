@@ -46,8 +46,11 @@ def _specific(data: MiningData, c: Candidate, t: Tested, plain: StratifiedTest) 
 
 def _first_steps(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct keys and the position of each one's first occurrence (positions ascend)."""
-    uniq, first = np.unique(keys, return_index=True)
-    return uniq, positions[first]
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    head = np.ones(ordered.shape[0], dtype=bool)
+    head[1:] = ordered[1:] != ordered[:-1]
+    return ordered[head], positions[order[head]]
 
 
 def precondition_candidates(data: MiningData) -> list[Candidate]:
@@ -75,11 +78,11 @@ def precondition_candidates(data: MiningData) -> list[Candidate]:
         pair_step = np.repeat(steps_x, count)
         pair = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(starts[owner], count)
         before = (first[pair] < pair_step) & (tools[pair] != x)
-        matrix = binary_matrix(pair_step[before], tools[pair][before], enc.n_steps, V)
-        is_x = np.zeros(enc.n_steps, dtype=bool)
-        is_x[steps_x] = True
+        local = np.repeat(np.arange(steps_x.shape[0]), count)[before]  # the row of each X call
+        matrix = binary_matrix(local, tools[pair][before], steps_x.shape[0], V)
         runs_after = binary_matrix(step_run[pair_step[before]], tools[pair][before], enc.n_runs, V).tocsc()
-        for t in association(data, matrix, ("up",), rows=is_x, outcome=ok, strata=data.strata[step_run]):
+        tested = association(data, matrix, ("up",), outcome=ok[steps_x], strata=data.strata[owner])
+        for t in tested:
             out.append(
                 Candidate.of(
                     "success_pattern", "precondition", (enc.tools[t.column], enc.tools[x]), t,

@@ -19,6 +19,8 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
+from analyzers.mining._features import unique_inverse
+
 
 def rate_difference_p(
     hits_with: ArrayLike,
@@ -153,7 +155,7 @@ def stratified_test(indicator: sp.spmatrix, outcome: np.ndarray, strata: np.ndar
     k_count = int(strata.max()) + 1 if valid.any() else 0
     n_k = np.bincount(strata[valid], minlength=k_count).astype(np.float64)
     y_k = np.bincount(strata[valid], weights=y[valid], minlength=k_count)
-    cell, inverse = np.unique(strata[rows] * max(n_cols, 1) + cols, return_inverse=True)
+    cell, inverse = unique_inverse(strata[rows] * max(n_cols, 1) + cols)
     n = np.bincount(inverse, minlength=len(cell)).astype(np.float64)
     x = np.bincount(inverse, weights=y[rows], minlength=len(cell))
     k, col = np.divmod(cell, max(n_cols, 1))

@@ -172,7 +172,8 @@ def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
             assert p.success_rate == pytest.approx(_rate(own)) and p.comparison_rate == pytest.approx(_rate(rest))
         elif p.kind == "precondition":  # the tool's calls after a call of the first one, against its others
             before, tool = p.tools
-            after, without = [], []
+            after: list[bool] = []
+            without: list[bool] = []
             for r in runs:
                 seen = False
                 for st in (s for s in r.steps if s.kind == "tool"):
