@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail
-from analyzers.store import DB_HELP, db_location, open_store
+from analyzers.cli._console import fail, inert
+from analyzers.store import DB_HELP, db_location, display_name, open_store
 
 _SOURCES = {
     "tau-bench": ("FILE", "a τ-bench historical_trajectories/*.json file"),
@@ -58,14 +58,14 @@ def run(args: argparse.Namespace) -> int:
         target = args.endpoint
     else:
         from analyzers.store.exporter import StoreSpanExporter
-    
+
         with open_store(args.db) as store:
             summary = export_runs(runs, StoreSpanExporter(store), service_name=service)
-        target = str(args.db)
+        target = display_name(args.db)
     outcomes = [r.outcome for r in runs]
-    print(f"imported {summary.runs} runs of {runs[0].agent if runs else '-'} "
-          f"({sum(o is True for o in outcomes)} successes, {sum(o is False for o in outcomes)} failures) "
-          f"as {summary.spans} spans into {target}")
+    print(inert(f"imported {summary.runs} runs of {runs[0].agent if runs else '-'} "
+                f"({sum(o is True for o in outcomes)} successes, {sum(o is False for o in outcomes)} failures) "
+                f"as {summary.spans} spans into {target}"))
     if summary.failed_spans:
         print(f"otel-meta import: {summary.failed_spans} spans were not accepted by {target} "
               "(see the log above)", file=sys.stderr)
