@@ -166,3 +166,5 @@ TRACELOOP_KIND_TASK: Final = "task"
 TRACELOOP_ENTITY_NAME: Final = "traceloop.entity.name"
 TRACELOOP_WORKFLOW_NAME: Final = "traceloop.workflow.name"
 LLM_REQUEST_TYPE: Final = "llm.request.type"
+#: The ``llm.request.type`` values of an LLM call.
+LLM_REQUEST_TYPES_LLM: Final = frozenset({"chat", "completion"})

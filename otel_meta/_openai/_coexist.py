@@ -34,7 +34,6 @@ _MAX_CHAIN = 16
 _ObjectProxy: type = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 _get_current_span = trace.get_current_span
 _LLM_KINDS = frozenset({sc.OPENINFERENCE_KIND_LLM})
-_LLM_REQUEST_TYPES = frozenset({"chat", "completion"})
 
 
 def is_instrumentation_wrapper(obj: Any) -> bool:
@@ -80,6 +79,6 @@ def host_span() -> Any:
     if operation is not None:
         return span if operation in sc.LLM_OPERATIONS else None
     if (attributes.get(sc.OPENINFERENCE_SPAN_KIND) in _LLM_KINDS
-            or attributes.get(sc.LLM_REQUEST_TYPE) in _LLM_REQUEST_TYPES):
+            or attributes.get(sc.LLM_REQUEST_TYPE) in sc.LLM_REQUEST_TYPES_LLM):
         return span
     return None
