@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
 from analyzers.model import Pattern
 
 
@@ -60,12 +60,13 @@ def run(args: argparse.Namespace) -> int:
             lead = "" if i == 0 else "  also "
             support = f"{p.frequency} {p.unit}"
             kind = f"{p.type} / {p.kind}"
-            print(f"{p.confidence:6.3f}  {_effect(p):22}  {_scope(p):10}  {lead + kind:41.41}  {p.agent[:18]:18}  "
-                  f"{support:>11}  {p.success_rate:7.0%}  {p.compared_rate:4.0%}  {' -> '.join(p.tools) or '-'}")
+            print(inert(f"{p.confidence:6.3f}  {_effect(p):22}  {_scope(p):10}  {lead + kind:41.41}  "
+                        f"{p.agent[:18]:18}  {support:>11}  {p.success_rate:7.0%}  {p.compared_rate:4.0%}  "
+                        f"{' -> '.join(p.tools) or '-'}"))
             if i == 0:
-                print(f"        {p.description}")
+                print(inert(f"        {p.description}"))
             if p.withheld:
-                print(f"        {'TASK-CONFOUNDED' if p.task_confounded else 'no guideline'}: {p.withheld}")
+                print(inert(f"        {'TASK-CONFOUNDED' if p.task_confounded else 'no guideline'}: {p.withheld}"))
     return 0
 
 

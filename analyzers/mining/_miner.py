@@ -278,9 +278,7 @@ def mine_store(
     agents = store.agents()
     if agent is not None:
         if agent not in agents:
-            raise UnknownAgentError(
-                f"no runs of agent {agent!r} in the store; agents with runs: {', '.join(agents) or 'none'}"
-            )
+            raise UnknownAgentError.naming(agent, agents)
         agents = [agent]
     patterns: list[Pattern] = []
     for name in agents:
