@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from analyzers.api.context import ServiceContext
 from analyzers.cli._console import fail
+from analyzers.store import DB_HELP, db_location, display_name, is_postgres_url, open_store
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "http_port": 4318, "grpc_port":
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=None,
-                        help="the SQLite store, created when missing in an existing directory "
+    parser.add_argument("--db", type=db_location, default=None,
+                        help=DB_HELP + "; an SQLite file is created when missing in an existing directory "
                              "(or db: in the config file)")
     parser.add_argument("--host", default=None, help=f"address to bind (default {DEFAULTS['host']})")
     parser.add_argument("--http-port", type=int, default=None,
@@ -77,7 +78,7 @@ def resolve_settings(args: argparse.Namespace) -> None:
         if getattr(args, name) is None:
             from_file = file.serve.get(name)
             setattr(args, name, default if from_file is None else from_file)
-    for flag, setting, kind in (("db", "db", Path), ("prompts_repo", "prompts_repo", Path),
+    for flag, setting, kind in (("db", "db", db_location), ("prompts_repo", "prompts_repo", Path),
                                 ("learn_every", "learning_interval", float)):
         if getattr(args, flag) is None and file.meta_agent.get(setting) is not None:
             setattr(args, flag, kind(file.meta_agent[setting]))
@@ -86,7 +87,7 @@ def resolve_settings(args: argparse.Namespace) -> None:
 
     if args.db is None:
         raise ValueError("no store: give --db PATH" + _or_in_file("db:"))
-    if not args.db.parent.is_dir():
+    if not is_postgres_url(args.db) and not args.db.parent.is_dir():
         raise ValueError(f"--db {args.db}: the directory {args.db.parent} does not exist; create it first "
                          "(serve creates the store file, never directories)")
     if args.learn_every is not None and args.prompts_repo is None:
@@ -111,13 +112,12 @@ def background_services(args: argparse.Namespace, context: ServiceContext) -> li
 
 def run(args: argparse.Namespace) -> int:
     from analyzers.receiver.server import AnalyzerServer
-    from analyzers.store.sqlite import SqliteStore
 
     try:
         resolve_settings(args)
     except ValueError as exc:
         return fail("serve", exc)
-    store = SqliteStore(args.db)
+    store = open_store(args.db)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         http_host, http_port = server.http_address
         grpc = server.grpc_address
         grpc_text = f"{grpc[0]}:{grpc[1]}" if grpc else "off"
-        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={args.db}", flush=True)
+        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={display_name(args.db)}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from analyzers.errors import MalformedPayloadError, OverloadedError, StoreError
+from analyzers.errors import MalformedPayloadError, OverloadedError, SpanValueError, StoreError
 from analyzers.receiver import otlp
 from analyzers.receiver.auth import bearer_matches
 
@@ -39,7 +39,7 @@ class _TraceService:
         try:
             batch = otlp.decode_request(otlp.parse_protobuf(body))
             self.ingest.submit(batch.spans)
-        except MalformedPayloadError as exc:
+        except (MalformedPayloadError, SpanValueError) as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except OverloadedError as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))

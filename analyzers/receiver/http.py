@@ -19,7 +19,13 @@ from urllib.parse import parse_qsl, urlsplit
 from google.rpc import status_pb2
 
 from analyzers.api.routing import HttpError, Request, Response, Route
-from analyzers.errors import MalformedPayloadError, OverloadedError, PayloadTooLargeError, StoreError
+from analyzers.errors import (
+    MalformedPayloadError,
+    OverloadedError,
+    PayloadTooLargeError,
+    SpanValueError,
+    StoreError,
+)
 from analyzers.receiver import otlp
 from analyzers.receiver.auth import bearer_matches
 
@@ -198,8 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
         unread = max(length or 0, 0)
         if path == HEALTH_PATH and method == "GET":
             self._drain(unread)
-            ok = self.server.context.store.healthy()
-            self._send_json(200 if ok else 503, {"status": "ok" if ok else "store not writable"})
+            problem = self.server.ingest.health() or self.server.context.store.health()
+            self._send_json(200 if problem is None else 503,
+                            {"status": "ok"} if problem is None else {"status": "not ready", "reason": problem})
             return
         kind = _media_kind(self.headers.get("Content-Type", "")) if path == TRACES_PATH else None
         if not self._authorized():
@@ -253,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                 batch = otlp.decode_request(request)
                 del request
                 self.server.ingest.submit(batch.spans)
-            except MalformedPayloadError as exc:
+            except (MalformedPayloadError, SpanValueError) as exc:
                 self._refuse(400, str(exc), kind, 0)
                 return
             except PayloadTooLargeError as exc:
