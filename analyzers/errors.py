@@ -49,3 +49,15 @@ class StateFileError(OtelMetaError):
 
 class ImportDataError(OtelMetaError):
     """A dataset file to import is missing or not in the expected format."""
+
+
+class ServeError(OtelMetaError):
+    """``otel-meta serve`` cannot start as configured (the CLI prints the message, exit 2)."""
+
+
+class PortInUseError(ServeError):
+    """The HTTP or gRPC port to listen on is taken, or cannot be bound; the message names which and the fix."""
+
+
+class InsecureBindError(ServeError):
+    """A bind address other than loopback was asked for without a token."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from analyzers.api.context import ServiceContext
 from analyzers.cli._console import fail
+from analyzers.errors import ServeError
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP and REST port (0 = any free)")
     parser.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (0 = any free)")
     parser.add_argument("--token", default=None,
-                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz")
+                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz "
+                             "(required when --host is not a loopback address)")
     parser.add_argument("--max-body-mb", type=float, default=32.0,
                         help="largest request body, before and after decompression (default 32)")
     from analyzers.orchestrator.service import add_service_arguments
@@ -84,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     context = build_context(args, store)
-    server = AnalyzerServer(store, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
-                            token=args.token, max_body_bytes=int(args.max_body_mb * (1 << 20)),
-                            context=context)
+    try:
+        server = AnalyzerServer(store, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
+                                token=args.token, max_body_bytes=int(args.max_body_mb * (1 << 20)),
+                                context=context)
+    except ServeError as exc:
+        store.close()
+        return fail("serve", exc)
     services: list[BackgroundService] = []
     try:
         server.start()

@@ -11,10 +11,10 @@ import binascii
 import json
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
     ExportTraceServiceRequest,
@@ -27,9 +27,12 @@ from analyzers.model import SpanEvent, SpanLink, SpanRecord
 
 #: JSON bodies nested deeper than this are refused (OTLP traces need about a dozen levels).
 MAX_JSON_DEPTH = 64
+M = TypeVar("M", bound=Message)
 _HEX_ID_FIELDS = {"traceId": 16, "spanId": 8, "parentSpanId": 8}
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
+_GZIP_MAGIC = b"\x1f\x8b"
+_GUNZIP_CHUNK = 1 << 20
+#: Times are stored as SQLite integers (signed 64-bit); a later fixed64 cannot be a real time.
+MAX_TIME_UNIX_NANO = (1 << 63) - 1
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,35 @@ class DecodedBatch:
         return response
 
 
-def gunzip(body: bytes, limit: int) -> bytes:
-    """Decompress a gzip body, refusing output over ``limit`` bytes and truncated streams."""
-    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = d.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise MalformedPayloadError(f"the gzip body could not be decompressed: {exc}") from None
-    if len(out) > limit or d.unconsumed_tail:
-        raise PayloadTooLargeError(f"the decompressed body is over the limit of {limit} bytes")
-    if not d.eof:
-        raise MalformedPayloadError("the gzip body is truncated (the stream ends before its trailer)")
-    return out
+def gunzip(body: bytes, limit: int, on_output: Callable[[int], None] | None = None) -> bytes:
+    """Decompress a gzip body of one or more members (RFC 1952 allows several; ``cat a.gz b.gz`` makes
+    them), refusing output over ``limit`` bytes in all, truncated members and trailing non-gzip bytes.
+    ``on_output(n)`` is called before each chunk of ``n`` decompressed bytes is kept (it may raise)."""
+    out = bytearray()
+    rest = body
+    while True:
+        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        while True:
+            try:
+                chunk = d.decompress(rest, min(_GUNZIP_CHUNK, limit + 1 - len(out)))
+            except zlib.error as exc:
+                raise MalformedPayloadError(f"the gzip body could not be decompressed: {exc}") from None
+            if len(out) + len(chunk) > limit:
+                raise PayloadTooLargeError(f"the decompressed body is over the limit of {limit} bytes")
+            if on_output is not None and chunk:
+                on_output(len(chunk))
+            out += chunk
+            rest = d.unconsumed_tail
+            if not rest or d.eof:
+                break
+        if not d.eof:
+            raise MalformedPayloadError("the gzip body is truncated (the stream ends before its trailer)")
+        rest = d.unused_data
+        if not rest:
+            return bytes(out)
+        if not rest.startswith(_GZIP_MAGIC):
+            raise MalformedPayloadError(
+                f"the gzip body has {len(rest)} byte(s) of trailing data after its last member")
 
 
 def _any_value(v: AnyValue) -> Any:
@@ -82,7 +102,8 @@ def _any_value(v: AnyValue) -> Any:
     return None
 
 
-def _attributes(kvs: Any) -> dict[str, Any]:
+def decode_attributes(kvs: Any) -> dict[str, Any]:
+    """OTLP ``KeyValue``s as a dict of plain Python values (bytes for ``bytes_value``)."""
     out: dict[str, Any] = {}
     for kv in kvs:
         value = kv.value
@@ -97,34 +118,56 @@ def _attributes(kvs: Any) -> dict[str, Any]:
     return out
 
 
+_BAD_IDS = ("trace_id must be 16 bytes and span_id 8 bytes, not all zero "
+            "(parent_span_id empty or 8 bytes)")
+_BAD_TIMES = (f"start and end times must be at most {MAX_TIME_UNIX_NANO} ns (2^63-1) "
+              "and the end not before the start")
+
+
+def _span_problem(s: Any) -> str | None:
+    """Why a span cannot be stored as it came, or ``None``; checked before it can reach a transaction."""
+    tid, sid, pid = s.trace_id, s.span_id, s.parent_span_id
+    if len(tid) != 16 or len(sid) != 8 or len(pid) not in (0, 8) or not any(tid) or not any(sid):
+        return _BAD_IDS
+    start, end = s.start_time_unix_nano, s.end_time_unix_nano
+    if start > MAX_TIME_UNIX_NANO or end > MAX_TIME_UNIX_NANO or end < start:
+        return _BAD_TIMES
+    if any(e.time_unix_nano > MAX_TIME_UNIX_NANO for e in s.events):
+        return _BAD_TIMES
+    return None
+
+
+def count_spans(request: ExportTraceServiceRequest) -> int:
+    """How many spans a parsed request holds (cheap: no span is decoded)."""
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
 def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
-    """The ``SpanRecord``s of a parsed request; spans with invalid ids are counted as rejected."""
+    """The ``SpanRecord``s of a parsed request; spans with invalid ids or out-of-range times are counted
+    as rejected (the request's partial success), so they never reach the store's shared transaction."""
     spans: list[SpanRecord] = []
-    rejected = 0
+    problems: dict[str, int] = {}
     for rs in request.resource_spans:
-        resource = _attributes(rs.resource.attributes)
+        resource = decode_attributes(rs.resource.attributes)
         for ss in rs.scope_spans:
             scope_name, scope_version = ss.scope.name, ss.scope.version
             for s in ss.spans:
-                tid, sid, pid = s.trace_id, s.span_id, s.parent_span_id
-                if len(tid) != 16 or len(sid) != 8 or len(pid) not in (0, 8):
-                    rejected += 1
+                problem = _span_problem(s)
+                if problem is not None:
+                    problems[problem] = problems.get(problem, 0) + 1
                     continue
-                trace_id, span_id = tid.hex(), sid.hex()
-                if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
-                    rejected += 1
-                    continue
+                pid = s.parent_span_id
                 spans.append(SpanRecord(
-                    trace_id=trace_id,
-                    span_id=span_id,
+                    trace_id=s.trace_id.hex(),
+                    span_id=s.span_id.hex(),
                     parent_span_id=pid.hex() if pid and pid != b"\0" * 8 else None,
                     name=s.name,
                     kind=s.kind,
                     start_time_unix_nano=s.start_time_unix_nano,
                     end_time_unix_nano=s.end_time_unix_nano,
-                    attributes=_attributes(s.attributes),
-                    events=tuple(SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes)) for e in s.events),
-                    links=tuple(SpanLink(lk.trace_id.hex(), lk.span_id.hex(), _attributes(lk.attributes))
+                    attributes=decode_attributes(s.attributes),
+                    events=tuple(SpanEvent(e.name, e.time_unix_nano, decode_attributes(e.attributes)) for e in s.events),
+                    links=tuple(SpanLink(lk.trace_id.hex(), lk.span_id.hex(), decode_attributes(lk.attributes))
                                 for lk in s.links),
                     status_code=s.status.code,
                     status_message=s.status.message,
@@ -132,19 +175,19 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
                     scope_name=scope_name,
                     scope_version=scope_version,
                 ))
-    message = ""
-    if rejected:
-        message = (f"{rejected} span(s) rejected: trace_id must be 16 bytes and span_id 8 bytes, "
-                   "not all zero (parent_span_id empty or 8 bytes)")
+    rejected = sum(problems.values())
+    message = "; ".join(f"{n} span(s) rejected: {why}" for why, n in problems.items())
     return DecodedBatch(spans, rejected, message)
 
 
-def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
-    request = ExportTraceServiceRequest()
+def parse_protobuf(body: bytes, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+    """``body`` parsed as an OTLP request message (a trace export request unless told otherwise)."""
+    request = message_type()
     try:
         request.ParseFromString(body)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise MalformedPayloadError(f"the body is not a valid OTLP ExportTraceServiceRequest protobuf: {exc}") from None
+        raise MalformedPayloadError(
+            f"the body is not a valid OTLP {message_type.DESCRIPTOR.name} protobuf: {exc}") from None
     return request
 
 
@@ -179,7 +222,8 @@ def _hex_ids_to_base64(node: Any) -> None:
             stack.extend(v for v in cur if isinstance(v, (dict, list)))
 
 
-def parse_json(body: bytes) -> ExportTraceServiceRequest:
+def parse_json(body: bytes, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+    """``body`` parsed as the OTLP/JSON encoding of an OTLP request message."""
     try:
         obj = json.loads(body)
     except RecursionError:
@@ -187,15 +231,15 @@ def parse_json(body: bytes) -> ExportTraceServiceRequest:
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayloadError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
-        raise MalformedPayloadError("the JSON body must be an object with a resourceSpans list")
+        raise MalformedPayloadError(f"the JSON body must be an object (an OTLP {message_type.DESCRIPTOR.name})")
     _check_depth(obj)
     _hex_ids_to_base64(obj)
-    request = ExportTraceServiceRequest()
+    request = message_type()
     try:
         json_format.ParseDict(obj, request, ignore_unknown_fields=True, max_recursion_depth=MAX_JSON_DEPTH)
     except (json_format.ParseError, binascii.Error, ValueError, TypeError) as exc:
-        raise MalformedPayloadError(f"the JSON body is not an OTLP ExportTraceServiceRequest: {exc}") from None
+        raise MalformedPayloadError(f"the JSON body is not an OTLP {message_type.DESCRIPTOR.name}: {exc}") from None
     return request
 
 
-__all__ = ["DecodedBatch", "decode_request", "gunzip", "parse_json", "parse_protobuf"]
+__all__ = ["MAX_TIME_UNIX_NANO", "DecodedBatch", "count_spans", "decode_attributes", "decode_request", "gunzip", "parse_json", "parse_protobuf"]
