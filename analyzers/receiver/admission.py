@@ -7,8 +7,9 @@ single span is decoded. A reservation that does not fit is refused at once (HTTP
 gRPC UNAVAILABLE: the exporters retry); one that could never fit is refused as too large (413). A
 request keeps its reservation until its spans are committed, so the queue's spans are inside the budget.
 
-``ClientSlots`` bounds the request bodies one client address holds at once, so a few slow or hostile
-clients cannot take every slot; ``BodyPace`` is the deadline a body must meet: a grace period, then a
+``ClientSlots`` bounds the request bodies one client address is sending at once (a slot is held while
+the body arrives, not while it is committed), so one slow or hostile client cannot hold every
+connection the server serves; ``BodyPace`` is the deadline a body must meet: a grace period, then a
 minimum average rate, and a total deadline.
 """
 

@@ -216,8 +216,8 @@ class ReceiverApp:
         try:
             with ex.client_slot():
                 body = await self._read_body(ex, reservation)
-                response = await self._in_pool(self.ingest_pool, self._export_sync, signal, body,
-                                               encoding == "gzip", ex.kind == _JSON, reservation)
+            response = await self._in_pool(self.ingest_pool, self._export_sync, signal, body,
+                                           encoding == "gzip", ex.kind == _JSON, reservation)
         finally:
             reservation.release()
         if ex.kind == _PROTOBUF:

@@ -51,7 +51,7 @@ class AnalyzerServer:
         *,
         max_queued_spans: int = 100_000,
         max_inflight_bytes: int = 256 << 20,
-        bodies_per_client: int = 16,
+        bodies_per_client: int = 64,
         body_pace: BodyPace | None = None,
         grpc_max_concurrent: int = 8,
         header_deadline_s: float = HEADER_DEADLINE_S,
