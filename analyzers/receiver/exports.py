@@ -94,7 +94,8 @@ class OtlpExports:
         self.max_items_per_request = max_items_per_request
         self.counters = counters if counters is not None else Counters()
 
-    def export(self, signal: Signal, body: bytes, reservation: Reservation, *, json: bool = False) -> Message:
+    def export(self, signal: Signal, body: bytes | bytearray, reservation: Reservation, *,
+               json: bool = False) -> Message:
         """Commit what ``body`` carries and return the OTLP response (maybe a partial success).
 
         Raises ``MalformedPayloadError`` (400), ``PayloadTooLargeError`` (413), ``OverloadedError``

@@ -52,7 +52,7 @@ class DecodedBatch:
         return response
 
 
-def gunzip(body: bytes, limit: int, on_output: Callable[[int], None] | None = None) -> bytes:
+def gunzip(body: bytes | bytearray, limit: int, on_output: Callable[[int], None] | None = None) -> bytearray:
     """Decompress a gzip body of one or more members (RFC 1952 allows several; ``cat a.gz b.gz`` makes
     them), refusing output over ``limit`` bytes in all, truncated members and trailing non-gzip bytes.
     ``on_output(n)`` is called before each chunk of ``n`` decompressed bytes is kept (it may raise)."""
@@ -77,7 +77,7 @@ def gunzip(body: bytes, limit: int, on_output: Callable[[int], None] | None = No
             raise MalformedPayloadError("the gzip body is truncated (the stream ends before its trailer)")
         rest = d.unused_data
         if not rest:
-            return bytes(out)
+            return out  # a bytearray parses as bytes do; copying it would double the memory
         if not rest.startswith(_GZIP_MAGIC):
             raise MalformedPayloadError(
                 f"the gzip body has {len(rest)} byte(s) of trailing data after its last member")
@@ -180,7 +180,7 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
     return DecodedBatch(spans, rejected, message)
 
 
-def parse_protobuf(body: bytes, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+def parse_protobuf(body: bytes | bytearray, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
     """``body`` parsed as an OTLP request message (a trace export request unless told otherwise)."""
     request = message_type()
     try:
@@ -222,7 +222,7 @@ def _hex_ids_to_base64(node: Any) -> None:
             stack.extend(v for v in cur if isinstance(v, (dict, list)))
 
 
-def parse_json(body: bytes, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+def parse_json(body: bytes | bytearray, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
     """``body`` parsed as the OTLP/JSON encoding of an OTLP request message."""
     try:
         obj = json.loads(body)
