@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
+from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -44,6 +45,7 @@ LINE = re.compile(r"listening http=[^:]+:(\d+) grpc=[^:]+:(\d+)")
 
 
 def _tiny_request(n: int, start: int = 1) -> bytes:
+    """``n`` spans of one trace with ids and times only (30 bytes each with ``start=0``, 48 otherwise)."""
     trace_id = os.urandom(16)
     spans = [Span(trace_id=trace_id, span_id=(i + 1).to_bytes(8, "big"), start_time_unix_nano=start,
                   end_time_unix_nano=start) for i in range(n)]
@@ -163,15 +165,17 @@ def gzip_members(t: Target) -> str:
 
 
 def huge_requests(t: Target) -> str:
-    million = gzip.compress(_tiny_request(1_000_000), 1)
-    one = t.post(million, {**PROTOBUF, "Content-Encoding": "gzip"})[0]
+    raw = _tiny_request(1_000_000, start=0)  # under the 32 MiB limit once decompressed
+    million = gzip.compress(raw, 1)
+    status, data = t.post(million, {**PROTOBUF, "Content-Encoding": "gzip"})
+    why = status_pb2.Status.FromString(data).message.split(";")[0]
     with ThreadPoolExecutor(8) as pool:
         eight = list(pool.map(lambda _: t.post(million, {**PROTOBUF, "Content-Encoding": "gzip"})[0], range(8)))
     hundred_k = _tiny_request(100_000)
     with ThreadPoolExecutor(8) as pool:
         big = list(pool.map(lambda _: t.post(hundred_k)[0], range(8)))
-    return (f"1e6 spans ({len(million) >> 20} MiB gzip): {one}; 8 concurrent of those: {_statuses(eight)}; "
-            f"8 concurrent 1e5-span requests: {_statuses(big)}")
+    return (f"1e6 spans ({len(raw) / 1e6:.0f} MB, {len(million) / 1e6:.1f} MB gzip): {status} ({why!r}); "
+            f"8 concurrent of those: {_statuses(eight)}; 8 concurrent 1e5-span requests: {_statuses(big)}")
 
 
 def out_of_range(t: Target) -> str:

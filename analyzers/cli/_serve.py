@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(required when --host is not a loopback address)")
     parser.add_argument("--max-body-mb", type=float, default=32.0,
                         help="largest request body, before and after decompression (default 32)")
+    parser.add_argument("--max-inflight-mb", type=float, default=512.0,
+                        help="memory the requests in flight may hold, as bodies, parsed and decoded "
+                             "(default 512; see docs/ingest.md)")
     from analyzers.orchestrator.service import add_service_arguments
 
     add_service_arguments(parser)
@@ -74,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.receiver.server import AnalyzerServer
     from analyzers.store.sqlite import SqliteStore
 
-    if args.max_body_mb <= 0:
-        return fail("serve", "--max-body-mb must be positive")
+    if args.max_body_mb <= 0 or args.max_inflight_mb <= 0:
+        return fail("serve", "--max-body-mb and --max-inflight-mb must be positive")
     store = SqliteStore(args.db)
     stop = threading.Event()
 
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = AnalyzerServer(store, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
                                 token=args.token, max_body_bytes=int(args.max_body_mb * (1 << 20)),
-                                context=context)
+                                context=context, max_inflight_bytes=int(args.max_inflight_mb * (1 << 20)))
     except ServeError as exc:
         store.close()
         return fail("serve", exc)

@@ -66,7 +66,14 @@ class Reservation:
         self.bytes = n
 
     def add(self, n: int, what: str) -> None:
-        """Reserve ``n`` more bytes (or raise as ``MemoryBudget.reserve`` does)."""
+        """Reserve ``n`` more bytes (or raise as ``MemoryBudget.reserve`` does, judging the whole
+        reservation: a request whose total can never fit is too large, not a reason to retry)."""
+        limit = self._budget.limit_bytes
+        if self.bytes + n > limit:
+            raise PayloadTooLargeError(
+                f"this request needs over {self.bytes + n} bytes of memory for {what}, over the receiver's "
+                f"limit of {limit} bytes for all requests in flight; send smaller batches (the OTLP "
+                "exporters' default is 512 spans)")
         more = self._budget.reserve(n, what)
         self.bytes += more.bytes
 

@@ -1,8 +1,9 @@
 """The work behind an OTLP export, whichever protocol carried it: traces, logs and metrics.
 
 ``OtlpExports.export`` takes a request body (decompressed) that already holds a ``Reservation`` for its
-bytes, reserves the memory for parsing it, counts its items, reserves the memory for decoding them,
-and only then decodes. Traces are committed through the ``IngestQueue`` (the answer waits for the
+bytes, counts its items from the wire format (or the JSON lists) without parsing, refuses a request
+with more items than the queue holds, reserves the memory for parsing and for decoding, and only then
+parses and decodes. Traces are committed through the ``IngestQueue`` (the answer waits for the
 commit); evaluation results from logs through ``Store.write_evaluations`` (committed before it
 returns); metrics are counted and dropped.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +39,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Parsing a protobuf takes about 3-4.2 times its size in memory (measured: 3.2 for agent-like spans,
-#: 4.2 for bare spans); the budget reserves this much per body byte before parsing.
-PARSE_BYTES_PER_BODY_BYTE = 4.5
+#: What parsing costs in memory, measured with upb (protobuf 5/6) on adversarial bodies: ~177 bytes per
+#: span (an empty span is 2 bytes on the wire), and up to ~31 bytes per body byte for other tiny
+#: messages (empty attributes, events or array values); agent-like spans cost ~3.2 per byte.
+PARSE_BYTES_PER_ITEM = 192
+PARSE_BYTES_PER_BODY_BYTE = 32
+#: ``json.loads`` builds up to ~22 bytes of Python objects per body byte (``[[],[],...]``).
+JSON_BYTES_PER_BODY_BYTE = 24
 
 
 @dataclass(frozen=True)
 class Signal:
-    """One OTLP signal: its HTTP path, its gRPC service and messages, and how to count its items."""
+    """One OTLP signal: its HTTP path, its gRPC service and messages, and where its items are."""
 
     name: str
     path: str
@@ -54,16 +58,20 @@ class Signal:
     request_type: type[Message]
     response_type: type[Message]
     item: str
-    count: Callable[[Any], int]
+    #: Field numbers from the request down to the items (resource, scope, item), and the JSON keys.
+    wire_path: tuple[int, ...]
+    json_path: tuple[str, ...]
 
 
 TRACES = Signal("traces", "/v1/traces", "opentelemetry.proto.collector.trace.v1.TraceService",
-                ExportTraceServiceRequest, ExportTraceServiceResponse, "span", otlp.count_spans)
+                ExportTraceServiceRequest, ExportTraceServiceResponse, "span",
+                (1, 2, 2), ("resourceSpans", "scopeSpans", "spans"))
 LOGS = Signal("logs", "/v1/logs", "opentelemetry.proto.collector.logs.v1.LogsService",
-              ExportLogsServiceRequest, ExportLogsServiceResponse, "log record", otlp_logs.count_log_records)
+              ExportLogsServiceRequest, ExportLogsServiceResponse, "log record",
+              (1, 2, 2), ("resourceLogs", "scopeLogs", "logRecords"))
 METRICS = Signal("metrics", "/v1/metrics", "opentelemetry.proto.collector.metrics.v1.MetricsService",
-                 ExportMetricsServiceRequest, ExportMetricsServiceResponse, "data point",
-                 otlp_logs.count_data_points)
+                 ExportMetricsServiceRequest, ExportMetricsServiceResponse, "metric",
+                 (1, 2, 2), ("resourceMetrics", "scopeMetrics", "metrics"))
 SIGNALS = (TRACES, LOGS, METRICS)
 
 
@@ -101,26 +109,32 @@ class OtlpExports:
         Raises ``MalformedPayloadError`` (400), ``PayloadTooLargeError`` (413), ``OverloadedError``
         (503, retry) or ``StoreError`` (503, retry); nothing is decoded before its memory is reserved.
         """
-        reservation.add(int(PARSE_BYTES_PER_BODY_BYTE * len(body)), "parsing the request")
+        obj: dict[str, Any] | None = None
         if json:
-            request = otlp.parse_json(body, signal.request_type)
+            reservation.add(JSON_BYTES_PER_BODY_BYTE * len(body), "reading the JSON body")
+            obj = otlp.load_json(body, signal.request_type)
+            n = otlp.count_json_items(obj, signal.json_path)
         else:
-            request = otlp.parse_protobuf(body, signal.request_type)
-        n = signal.count(request)
+            n = otlp.count_wire_items(body, signal.wire_path, signal.request_type)
         if n > self.max_items_per_request:
             raise PayloadTooLargeError(
                 f"the request holds {n} {signal.item}s, over the limit of {self.max_items_per_request} per "
                 "request; send smaller batches (the OTLP exporters' default is 512)")
+        reservation.add(PARSE_BYTES_PER_ITEM * n + PARSE_BYTES_PER_BODY_BYTE * len(body), "parsing the request")
+        if obj is not None:
+            request = otlp.json_to_message(obj, signal.request_type)
+            del obj
+        else:
+            request = otlp.parse_protobuf(body, signal.request_type)
         reservation.add(n * SPAN_COST_BYTES + len(body), f"decoding {n} {signal.item}s")
         if signal is TRACES:
-            return self._traces(request)
+            return self._traces(request, n)
         if signal is LOGS:
             return self._logs(request)
-        self.counters.add("metric_data_points_dropped", n)
+        self.counters.add("metric_data_points_dropped", otlp_logs.count_data_points(request))
         return otlp_logs.metrics_response(request)
 
-    def _traces(self, request: ExportTraceServiceRequest) -> ExportTraceServiceResponse:
-        n = otlp.count_spans(request)
+    def _traces(self, request: ExportTraceServiceRequest, n: int) -> ExportTraceServiceResponse:
         queued = self.ingest.queued_spans
         if queued and queued + n > self.ingest.max_queued_spans:  # refused before decoding
             raise OverloadedError(f"the write queue is full ({queued} spans waiting); retry later")

@@ -216,31 +216,37 @@ class ReceiverApp:
         try:
             with ex.client_slot():
                 body = await self._read_body(ex, reservation)
-            response = await self._in_pool(self.ingest_pool, self._export_sync, signal, body,
-                                           encoding == "gzip", ex.kind == _JSON, reservation)
+            outcome = await self._in_pool(self.ingest_pool, self._export_sync, signal, body,
+                                          encoding == "gzip", ex.kind == _JSON, reservation)
+            del body
         finally:
             reservation.release()
+        if isinstance(outcome, _Refusal):
+            raise outcome
         if ex.kind == _PROTOBUF:
-            await ex.send(200, response.SerializeToString(), _PROTOBUF)
+            await ex.send(200, outcome.SerializeToString(), _PROTOBUF)
         else:
-            await ex.send_json(200, json_format.MessageToDict(response))
+            await ex.send_json(200, json_format.MessageToDict(outcome))
 
     def _export_sync(self, signal: Signal, body: bytes | bytearray, gzipped: bool, as_json: bool,
-                     reservation: Reservation) -> Message:
+                     reservation: Reservation) -> Message | _Refusal:
+        """The OTLP response, or the refusal to answer with. A refusal is returned, not raised: a raised
+        exception's traceback would keep this request's body and parsed message alive after its
+        memory is released back to the budget."""
         try:
             if gzipped:
                 body = otlp.gunzip(body, self.max_body_bytes,
                                    lambda n: reservation.add(n, "the decompressed body"))
             return self.exports.export(signal, body, reservation, json=as_json)
         except MalformedPayloadError as exc:
-            raise _Refusal(400, str(exc)) from None
+            return _Refusal(400, str(exc))
         except PayloadTooLargeError as exc:
-            raise _Refusal(413, str(exc)) from None
+            return _Refusal(413, str(exc))
         except OverloadedError as exc:
-            raise _Refusal(503, str(exc), _RETRY_AFTER) from None
+            return _Refusal(503, str(exc), _RETRY_AFTER)
         except StoreError as exc:
             logger.error("store error while ingesting %s: %s", signal.name, exc)
-            raise _Refusal(503, f"the store could not commit the {signal.name}: {exc}", _RETRY_AFTER) from None
+            return _Refusal(503, f"the store could not commit the {signal.name}: {exc}", _RETRY_AFTER)
 
     async def _route(self, ex: _Exchange, method: str, path: str) -> None:
         allowed: list[str] = []

@@ -55,21 +55,29 @@ class DecodedBatch:
 def gunzip(body: bytes | bytearray, limit: int, on_output: Callable[[int], None] | None = None) -> bytearray:
     """Decompress a gzip body of one or more members (RFC 1952 allows several; ``cat a.gz b.gz`` makes
     them), refusing output over ``limit`` bytes in all, truncated members and trailing non-gzip bytes.
-    ``on_output(n)`` is called before each chunk of ``n`` decompressed bytes is kept (it may raise)."""
-    out = bytearray()
+    ``on_output(n)`` is called before ``n`` more bytes of output memory are taken (it may raise). The
+    output is allocated once at the size the last member's trailer announces (capped at ``limit``) and
+    grown only past it, so a growing buffer is never copied."""
+    announced = int.from_bytes(body[-4:], "little") if len(body) >= 18 else 0
+    out = bytearray(min(announced, limit))
+    if on_output is not None and out:
+        on_output(len(out))
+    filled = 0
     rest = body
     while True:
         d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         while True:
             try:
-                chunk = d.decompress(rest, min(_GUNZIP_CHUNK, limit + 1 - len(out)))
+                chunk = d.decompress(rest, min(_GUNZIP_CHUNK, limit + 1 - filled))
             except zlib.error as exc:
                 raise MalformedPayloadError(f"the gzip body could not be decompressed: {exc}") from None
-            if len(out) + len(chunk) > limit:
+            end = filled + len(chunk)
+            if end > limit:
                 raise PayloadTooLargeError(f"the decompressed body is over the limit of {limit} bytes")
-            if on_output is not None and chunk:
-                on_output(len(chunk))
-            out += chunk
+            if end > len(out) and on_output is not None:
+                on_output(end - len(out))
+            out[filled:min(end, len(out))] = chunk
+            filled = end
             rest = d.unconsumed_tail
             if not rest or d.eof:
                 break
@@ -77,6 +85,7 @@ def gunzip(body: bytes | bytearray, limit: int, on_output: Callable[[int], None]
             raise MalformedPayloadError("the gzip body is truncated (the stream ends before its trailer)")
         rest = d.unused_data
         if not rest:
+            del out[filled:]  # when the trailer announced more than came
             return out  # a bytearray parses as bytes do; copying it would double the memory
         if not rest.startswith(_GZIP_MAGIC):
             raise MalformedPayloadError(
@@ -222,8 +231,8 @@ def _hex_ids_to_base64(node: Any) -> None:
             stack.extend(v for v in cur if isinstance(v, (dict, list)))
 
 
-def parse_json(body: bytes | bytearray, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
-    """``body`` parsed as the OTLP/JSON encoding of an OTLP request message."""
+def load_json(body: bytes | bytearray, message_type: type[Message] = ExportTraceServiceRequest) -> dict[str, Any]:
+    """``body`` read as JSON (the first half of ``parse_json``): an object, at most ``MAX_JSON_DEPTH`` deep."""
     try:
         obj = json.loads(body)
     except RecursionError:
@@ -233,6 +242,11 @@ def parse_json(body: bytes | bytearray, message_type: type[M] = ExportTraceServi
     if not isinstance(obj, dict):
         raise MalformedPayloadError(f"the JSON body must be an object (an OTLP {message_type.DESCRIPTOR.name})")
     _check_depth(obj)
+    return obj
+
+
+def json_to_message(obj: dict[str, Any], message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+    """An object from ``load_json`` as the OTLP request message (the second half of ``parse_json``)."""
     _hex_ids_to_base64(obj)
     request = message_type()
     try:
@@ -242,4 +256,76 @@ def parse_json(body: bytes | bytearray, message_type: type[M] = ExportTraceServi
     return request
 
 
-__all__ = ["MAX_TIME_UNIX_NANO", "DecodedBatch", "count_spans", "decode_attributes", "decode_request", "gunzip", "parse_json", "parse_protobuf"]
+def parse_json(body: bytes | bytearray, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+    """``body`` parsed as the OTLP/JSON encoding of an OTLP request message."""
+    return json_to_message(load_json(body, message_type), message_type)
+
+
+def count_json_items(obj: Any, path: tuple[str, ...]) -> int:
+    """How many elements the lists at ``path`` hold in a JSON object (e.g. resourceSpans/scopeSpans/spans);
+    parts of another shape count nothing (parsing refuses them later)."""
+    nodes = [obj]
+    for key in path:
+        children: list[Any] = []
+        for node in nodes:
+            value = node.get(key) if isinstance(node, dict) else None
+            if isinstance(value, list):
+                children.extend(value)
+        nodes = children
+    return len(nodes)
+
+
+def count_wire_items(body: bytes | bytearray, path: tuple[int, ...], message_type: type[Message]) -> int:
+    """How many length-delimited fields sit at ``path`` (field numbers, outermost first) of a serialised
+    protobuf message, read from tags and lengths only, before the message is parsed: parsing costs
+    about 180 bytes of memory per span however small the span is on the wire (2 bytes for an empty one)."""
+    view = memoryview(body)
+    try:
+        return _count_fields(view, 0, len(view), path)
+    except (IndexError, ValueError):
+        raise MalformedPayloadError(
+            f"the body is not a valid OTLP {message_type.DESCRIPTOR.name} protobuf: bad tag or length") from None
+
+
+def _varint(view: memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = view[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _count_fields(view: memoryview, pos: int, end: int, path: tuple[int, ...]) -> int:
+    count = 0
+    while pos < end:
+        tag, pos = _varint(view, pos)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            _, pos = _varint(view, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(view, pos)
+            if pos + length > end:
+                raise ValueError("length past the end")
+            if number == path[0]:
+                count += 1 if len(path) == 1 else _count_fields(view, pos, pos + length, path[1:])
+            pos += length
+        else:
+            raise ValueError(f"wire type {wire}")
+    if pos != end:
+        raise ValueError("field past the end")
+    return count
+
+
+__all__ = [
+    "MAX_TIME_UNIX_NANO", "DecodedBatch", "count_json_items", "count_spans", "count_wire_items", "decode_attributes",
+    "decode_request", "gunzip", "json_to_message", "load_json", "parse_json", "parse_protobuf",
+]

@@ -58,11 +58,6 @@ class DecodedLogs:
         return response
 
 
-def count_log_records(request: ExportLogsServiceRequest) -> int:
-    """How many log records a parsed request holds (nothing is decoded)."""
-    return sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
-
-
 def _event_name(record: Any, attributes: dict[str, Any]) -> str:
     return record.event_name or str(attributes.get(sc.EVENT_NAME, ""))
 

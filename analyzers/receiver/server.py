@@ -50,7 +50,7 @@ class AnalyzerServer:
         context: ServiceContext | None = None,
         *,
         max_queued_spans: int = 100_000,
-        max_inflight_bytes: int = 256 << 20,
+        max_inflight_bytes: int = 512 << 20,
         bodies_per_client: int = 64,
         body_pace: BodyPace | None = None,
         grpc_max_concurrent: int = 8,
