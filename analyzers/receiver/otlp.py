@@ -31,6 +31,8 @@ M = TypeVar("M", bound=Message)
 _HEX_ID_FIELDS = {"traceId": 16, "spanId": 8, "parentSpanId": 8}
 _GZIP_MAGIC = b"\x1f\x8b"
 _GUNZIP_CHUNK = 1 << 20
+#: Deflate cannot expand input more than ~1032 times, so a trailer announcing more is not believed.
+_DEFLATE_MAX_RATIO = 1032
 #: Times are stored as SQLite integers (signed 64-bit); a later fixed64 cannot be a real time.
 MAX_TIME_UNIX_NANO = (1 << 63) - 1
 
@@ -59,7 +61,7 @@ def gunzip(body: bytes | bytearray, limit: int, on_output: Callable[[int], None]
     output is allocated once at the size the last member's trailer announces (capped at ``limit``) and
     grown only past it, so a growing buffer is never copied."""
     announced = int.from_bytes(body[-4:], "little") if len(body) >= 18 else 0
-    out = bytearray(min(announced, limit))
+    out = bytearray(min(announced, limit, _DEFLATE_MAX_RATIO * len(body)))  # the trailer is the client's word
     if on_output is not None and out:
         on_output(len(out))
     filled = 0
