@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -122,7 +121,7 @@ def slow_bodies(t: Target) -> str:
                     data = s.recv(200)
                     answers.append(data.split(b" ", 2)[1].decode() if data else "closed")
                     break
-                except socket.timeout:
+                except TimeoutError:
                     s.sendall(b"\x00")
         except OSError:
             answers.append("reset")
@@ -148,7 +147,7 @@ def slow_headers(t: Target) -> str:
                     if s.recv(100) == b"":
                         closed += 1
                     break
-                except socket.timeout:
+                except TimeoutError:
                     s.sendall(b"X")
         except OSError:
             closed += 1
@@ -221,7 +220,7 @@ def other_signals_and_rest(t: Target) -> str:
 def cli_refusals(db: Path, busy_port: int) -> str:
     def serve(*args: str) -> str:
         proc = subprocess.run([sys.executable, "-m", "analyzers", "serve", "--db", str(db), *args],
-                              capture_output=True, text=True, timeout=60)
+                              check=False, capture_output=True, text=True, timeout=60)
         line = [x for x in proc.stderr.splitlines() if x.startswith("otel-meta")]
         return f"exit {proc.returncode}: {line[0][:70] if line else proc.stderr[-200:]!r}..."
 

@@ -4,6 +4,7 @@ out-of-range values. Each test fails if its fix is undone."""
 from __future__ import annotations
 
 import gzip
+import json
 import selectors
 import socket
 import sqlite3
@@ -120,11 +121,21 @@ def _tiny_spans(n: int) -> bytes:
     return p.body(*(p.span(trace_id, i + 1, "s") for i in range(n)))
 
 
+def _empty_spans(n: int) -> bytes:
+    """A request of ``n`` empty spans: 2 bytes each on the wire, ~180 bytes each once parsed."""
+    return p._field(1, p._field(2, p._field(2, b"") * n))
+
+
 def test_a_request_with_more_spans_than_the_queue_holds_is_refused_before_decoding(tmp_path):
     store = SqliteStore(tmp_path / "q.db")
     with AnalyzerServer(store, grpc_port=None, max_queued_spans=100) as srv:
         status, _, data = post(srv, _tiny_spans(150), PROTOBUF)
         assert status == 413 and "holds 150 spans, over the limit of 100" in status_message(data)
+        status, _, data = post(srv, _empty_spans(50_000), PROTOBUF)  # counted on the wire, never parsed
+        assert status == 413 and "holds 50000 spans" in status_message(data)
+        doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{}] * 101}]}]}
+        status, _, data = post(srv, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+        assert status == 413 and "holds 101 spans" in json.loads(data)["message"]
         assert store.count_spans() == 0 and "spans_accepted" not in srv.counters
         assert srv.budget.used_bytes == 0
     store.close()
