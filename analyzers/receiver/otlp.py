@@ -149,6 +149,24 @@ def _span_problem(s: Any) -> str | None:
     return None
 
 
+class Rejections:
+    """The items of one request refused, counted by why, for its OTLP partial success."""
+
+    def __init__(self, item: str) -> None:
+        self.item = item
+        self._counts: dict[str, int] = {}
+
+    def add(self, why: str) -> None:
+        self._counts[why] = self._counts.get(why, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self._counts.values())
+
+    def message(self) -> str:
+        return "; ".join(f"{n} {self.item}(s) rejected: {why}" for why, n in self._counts.items())
+
+
 def count_spans(request: ExportTraceServiceRequest) -> int:
     """How many spans a parsed request holds (cheap: no span is decoded)."""
     return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
@@ -158,7 +176,7 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
     """The ``SpanRecord``s of a parsed request; spans with invalid ids or out-of-range times are counted
     as rejected (the request's partial success), so they never reach the store's shared transaction."""
     spans: list[SpanRecord] = []
-    problems: dict[str, int] = {}
+    rejections = Rejections("span")
     for rs in request.resource_spans:
         resource = decode_attributes(rs.resource.attributes)
         for ss in rs.scope_spans:
@@ -166,7 +184,7 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
             for s in ss.spans:
                 problem = _span_problem(s)
                 if problem is not None:
-                    problems[problem] = problems.get(problem, 0) + 1
+                    rejections.add(problem)
                     continue
                 pid = s.parent_span_id
                 spans.append(SpanRecord(
@@ -187,9 +205,7 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
                     scope_name=scope_name,
                     scope_version=scope_version,
                 ))
-    rejected = sum(problems.values())
-    message = "; ".join(f"{n} span(s) rejected: {why}" for why, n in problems.items())
-    return DecodedBatch(spans, rejected, message)
+    return DecodedBatch(spans, rejections.total, rejections.message())
 
 
 def parse_protobuf(body: bytes | bytearray, message_type: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
@@ -329,6 +345,6 @@ def _count_fields(view: memoryview, pos: int, end: int, path: tuple[int, ...]) -
 
 
 __all__ = [
-    "MAX_TIME_UNIX_NANO", "DecodedBatch", "count_json_items", "count_spans", "count_wire_items", "decode_attributes",
+    "MAX_TIME_UNIX_NANO", "DecodedBatch", "Rejections", "count_json_items", "count_spans", "count_wire_items", "decode_attributes",
     "decode_request", "gunzip", "json_to_message", "load_json", "parse_json", "parse_protobuf",
 ]

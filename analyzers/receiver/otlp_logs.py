@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from analyzers.model import EvaluationRecord
-from analyzers.receiver.otlp import MAX_TIME_UNIX_NANO, decode_attributes
+from analyzers.receiver.otlp import MAX_TIME_UNIX_NANO, Rejections, decode_attributes
 from otel_meta import semconv as sc
 
 _METRIC_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
@@ -76,7 +76,7 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedLogs:
     """The ``EvaluationRecord``s of a parsed logs request; other records are counted as dropped."""
     evaluations: list[EvaluationRecord] = []
     dropped = 0
-    problems: dict[str, int] = {}
+    rejections = Rejections(sc.EVENT_EVALUATION_RESULT + " record")
     for rl in request.resource_logs:
         for sl in rl.scope_logs:
             for record in sl.log_records:
@@ -89,7 +89,7 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedLogs:
                         attributes.setdefault(key, value)
                 problem = _evaluation_problem(record, attributes)
                 if problem is not None:
-                    problems[problem] = problems.get(problem, 0) + 1
+                    rejections.add(problem)
                     continue
                 span_id = record.span_id
                 evaluations.append(EvaluationRecord(
@@ -102,9 +102,7 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedLogs:
                     time_unix_nano=record.time_unix_nano or record.observed_time_unix_nano,
                     attributes=attributes,
                 ))
-    rejected = sum(problems.values())
-    message = "; ".join(f"{n} {sc.EVENT_EVALUATION_RESULT} record(s) rejected: {why}" for why, n in problems.items())
-    return DecodedLogs(evaluations, dropped, rejected, message)
+    return DecodedLogs(evaluations, dropped, rejections.total, rejections.message())
 
 
 def _evaluation_problem(record: Any, attributes: dict[str, Any]) -> str | None:
