@@ -107,7 +107,7 @@ def test_every_gzip_member_is_decoded(server, store):
     (b"\0" * 16, 400, "trailing data after its last member"),
     (gzip.compress(b"\x0a"), 400, "not a valid OTLP"),  # the second member completes no valid message
     (gzip.compress(b"\0" * (200 << 10)), 413, "decompressed body is over the limit"),  # members add up
-])
+], ids=["garbage", "zeros", "member-not-otlp", "members-over-limit"])
 def test_gzip_trailing_bytes_or_members_over_the_limit_are_refused(server, store, tail, status, needle):
     trace_id = p.new_trace_id()
     body = gzip.compress(p.body(p.agent_span(trace_id)) + b"\0" * (100 << 10) * (status == 413)) + tail
