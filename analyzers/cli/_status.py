@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
+from analyzers.store import DB_HELP, db_location
 
 
 def register(subparsers: Any) -> None:
@@ -14,7 +15,7 @@ def register(subparsers: Any) -> None:
         "status", help="show the learning state: cycles, patterns learned, prompt versions, success rates",
         description="Read the MetaAgent's state file, the store and the prompts repo; change nothing.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--config", type=Path, default=None,
                         help="MetaAgent YAML config (default META_AGENT_CONFIG_FILE)")
@@ -82,5 +83,5 @@ def run(args: argparse.Namespace) -> int:
         perf = ", ".join(f"v{p['prompt_version']}: {p['success_rate']:.0%} of {p['runs']}"
                          if p["prompt_version"] else f"unversioned: {p['success_rate']:.0%} of {p['runs']}"
                          for p in a["performance"]) or "no cycle yet"
-        print(f"  {a['agent']:<20} runs {a['runs']:<6} prompt {version:<24} success {perf}")
+        print(inert(f"  {a['agent']:<20} runs {a['runs']:<6} prompt {version:<24} success {perf}"))
     return 0

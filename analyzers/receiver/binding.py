@@ -13,10 +13,10 @@ import ipaddress
 import socket
 from typing import NoReturn
 
-from analyzers.errors import InsecureBindError, PortInUseError
+from analyzers.errors import InsecureBindError, ListenError
 
-PROTOCOL_HTTP = "HTTP"
-PROTOCOL_GRPC = "gRPC"
+PROTOCOL_HTTP = "OTLP/HTTP"
+PROTOCOL_GRPC = "OTLP/gRPC"
 _PORT_FLAG = {PROTOCOL_HTTP: "--http-port", PROTOCOL_GRPC: "--grpc-port"}
 
 
@@ -43,13 +43,13 @@ def require_token_beyond_loopback(host: str, token: str | None) -> None:
 
 
 def bind_http_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` for the HTTP server; ``PortInUseError`` when it cannot be."""
+    """A listening TCP socket on ``host:port`` for the HTTP server; ``ListenError`` when it cannot be."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
     except OSError as exc:
-        raise PortInUseError(f"cannot listen for {PROTOCOL_HTTP} on {host}:{port}: {exc}; "
-                             "pass --host with an address of this machine") from None
+        raise ListenError(f"cannot listen for {PROTOCOL_HTTP} on {host}:{port}: {exc}; "
+                          "choose another --host, an address of this machine") from None
     sock = socket.socket(family, kind, proto)
     try:
         # As every server does: a restart may reuse the port while old connections sit in TIME_WAIT
@@ -64,16 +64,16 @@ def bind_http_socket(host: str, port: int) -> socket.socket:
 
 
 def raise_port_in_use(protocol: str, host: str, port: int, cause: OSError | None = None) -> NoReturn:
-    """Raise ``PortInUseError`` for ``protocol``'s port, saying why when the system tells."""
+    """Raise ``ListenError`` for ``protocol``'s port, saying why when the system tells."""
     if cause is None:
         cause = _bind_probe(host, port)
     flag = _PORT_FLAG[protocol]
     if cause is not None and cause.errno != errno.EADDRINUSE:
-        raise PortInUseError(f"cannot listen for {protocol} on {host}:{port}: {cause.strerror}; "
-                             f"pass {flag} with another port (0 picks a free one) or another --host")
-    raise PortInUseError(
-        f"the {protocol} port {host}:{port} is already in use (another otel-meta serve or a Collector?); "
-        f"stop that process or pass {flag} with another port (0 picks a free one)")
+        raise ListenError(f"cannot listen for {protocol} on {host}:{port}: {cause.strerror}; "
+                          f"choose another port with {flag} (0 = any free port) or another --host")
+    raise ListenError(
+        f"cannot listen for {protocol} on {host}:{port}: the port is already in use (another otel-meta serve "
+        f"or a Collector?); stop that process or choose another port with {flag} (0 = any free port)")
 
 
 def _bind_probe(host: str, port: int) -> OSError | None:

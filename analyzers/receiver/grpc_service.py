@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 import grpc
 from google.protobuf.message import Message
 
-from analyzers.errors import MalformedPayloadError, OverloadedError, PayloadTooLargeError, StoreError
+from analyzers.errors import (
+    MalformedPayloadError,
+    OverloadedError,
+    PayloadTooLargeError,
+    SpanValueError,
+    StoreError,
+)
 from analyzers.receiver.auth import bearer_matches
 from analyzers.receiver.binding import PROTOCOL_GRPC, raise_port_in_use
 from analyzers.receiver.exports import SIGNALS, OtlpExports, Signal
@@ -68,7 +74,7 @@ class _ExportService:
                 return grpc.StatusCode.OK, self.exports.export(self.signal, body, reservation)
             finally:
                 reservation.release()
-        except MalformedPayloadError as exc:
+        except (MalformedPayloadError, SpanValueError) as exc:
             return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
         except PayloadTooLargeError as exc:  # retrying cannot help: not UNAVAILABLE
             return grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)
@@ -83,7 +89,7 @@ def build_grpc_server(exports: OtlpExports, budget: MemoryBudget, *, host: str, 
                       max_body_bytes: int, max_concurrent: int = 8) -> tuple[grpc.Server, int]:
     """A ready (not yet started) gRPC server bound to ``host:port``; returns it and its port.
 
-    Raises ``PortInUseError`` when the port cannot be bound.
+    Raises ``ListenError`` when the port cannot be bound.
     """
     active = threading.BoundedSemaphore(max_concurrent)
     handlers = []

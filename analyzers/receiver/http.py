@@ -32,7 +32,13 @@ from google.rpc import status_pb2
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from analyzers.api.routing import HttpError, Request, Response, Route
-from analyzers.errors import MalformedPayloadError, OverloadedError, PayloadTooLargeError, StoreError
+from analyzers.errors import (
+    MalformedPayloadError,
+    OverloadedError,
+    PayloadTooLargeError,
+    SpanValueError,
+    StoreError,
+)
 from analyzers.receiver import otlp
 from analyzers.receiver.admission import BodyPace, ClientSlots, MemoryBudget, Reservation
 from analyzers.receiver.auth import bearer_matches
@@ -152,8 +158,9 @@ class ReceiverApp:
     async def _dispatch(self, ex: _Exchange) -> None:
         method, path = ex.scope["method"], ex.path
         if path == HEALTH_PATH and method == "GET":
-            ok = await self._in_pool(self.api_pool, self.context.store.healthy)
-            await ex.send_json(200 if ok else 503, {"status": "ok" if ok else "store not writable"})
+            problem = await self._in_pool(self.api_pool, self._health)
+            await ex.send_json(200 if problem is None else 503,
+                               {"status": "ok"} if problem is None else {"status": "not ready", "reason": problem})
             return
         signal = self.signals.get(path)
         ex.kind = _media_kind(ex.header("content-type")) if signal is not None else None
@@ -170,6 +177,9 @@ class ReceiverApp:
             await self._export(ex, signal)
             return
         await self._route(ex, method, path)
+
+    def _health(self) -> str | None:
+        return self.exports.ingest.health() or self.context.store.health()
 
     async def _in_pool(self, pool: Executor, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
@@ -238,7 +248,7 @@ class ReceiverApp:
                 body = otlp.gunzip(body, self.max_body_bytes,
                                    lambda n: reservation.add(n, "the decompressed body"))
             return self.exports.export(signal, body, reservation, json=as_json)
-        except MalformedPayloadError as exc:
+        except (MalformedPayloadError, SpanValueError) as exc:
             return _Refusal(400, str(exc))
         except PayloadTooLargeError as exc:
             return _Refusal(413, str(exc))

@@ -35,7 +35,7 @@ class AnalyzerServer:
     ``token`` set, every endpoint except ``/healthz`` needs ``Authorization: Bearer <token>``; a host
     other than loopback needs a token (``InsecureBindError``). Port 0 picks a free port (read it from
     ``http_address`` / ``grpc_address``); ``grpc_port=None`` serves no gRPC. A port that cannot be
-    bound raises ``PortInUseError``. Memory held by requests in flight stays under
+    bound raises ``ListenError``. Memory held by requests in flight stays under
     ``max_inflight_bytes`` (see ``analyzers.receiver.admission``).
     """
 

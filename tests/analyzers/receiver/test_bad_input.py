@@ -15,6 +15,7 @@ import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from analyzers.assembly import RunAssembler
 from analyzers.receiver.otlp import decode_request
 from analyzers.receiver.server import AnalyzerServer
 from tests.analyzers.receiver import payloads as p
@@ -128,6 +129,7 @@ def test_the_token_guards_every_endpoint_but_healthz_rest_included(store):
     assert ("GET", "/api/runs") in endpoints and ("POST", f"/api/runs/{'ab' * 16}/outcome") in endpoints
     trace_id = p.new_trace_id()
     store.write_spans(decode_request(p.request(p.agent_span(trace_id))).spans)
+    RunAssembler(store).assemble_pending()
     with AnalyzerServer(store, token="t0k") as srv:
         host, port = srv.http_address
         conn = http.client.HTTPConnection(host, port, timeout=10)
