@@ -105,3 +105,8 @@ class StateFileError(OtelMetaError):
 
 class ImportDataError(OtelMetaError):
     """A dataset file to import is missing or not in the expected format."""
+
+
+
+class InsecureBindError(OtelMetaError):
+    """A bind address other than loopback was asked for without a token (the CLI prints it, exit 2)."""

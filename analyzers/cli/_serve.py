@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 #: ``serve``'s own defaults, the last place a setting comes from (flags > config file > environment > these).
 DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "http_port": 4318, "grpc_port": 4317, "token": None,
-                            "max_body_mb": 32.0}
+                            "max_body_mb": 32.0, "max_inflight_mb": 512.0}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,10 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grpc-port", type=int, default=None,
                         help=f"OTLP/gRPC port (default {DEFAULTS['grpc_port']}; 0 = any free)")
     parser.add_argument("--token", default=None,
-                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz")
+                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz "
+                             "(required when --host is not a loopback address)")
     parser.add_argument("--max-body-mb", type=float, default=None,
                         help=f"largest request body, before and after decompression (default "
                              f"{DEFAULTS['max_body_mb']:g})")
+    parser.add_argument("--max-inflight-mb", type=float, default=None,
+                        help="memory the requests in flight may hold, as bodies, parsed and decoded "
+                             f"(default {DEFAULTS['max_inflight_mb']:g}; see docs/ingest.md)")
     from analyzers.orchestrator.service import add_service_arguments
 
     add_service_arguments(parser)
@@ -93,8 +97,8 @@ def resolve_settings(args: argparse.Namespace) -> None:
     if args.learn_every is not None and args.prompts_repo is None:
         raise ValueError("--learn-every needs --prompts-repo DIR" + _or_in_file("prompts_repo:")
                          + " (the git prompts repo the learning loop writes)")
-    if args.max_body_mb <= 0:
-        raise ValueError("--max-body-mb must be positive")
+    if args.max_body_mb <= 0 or args.max_inflight_mb <= 0:
+        raise ValueError("--max-body-mb and --max-inflight-mb must be positive")
 
 
 def build_context(args: argparse.Namespace, store: Store) -> ServiceContext:
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     context = build_context(args, store)
     server = AnalyzerServer(store, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
                             token=args.token, max_body_bytes=int(args.max_body_mb * (1 << 20)),
-                            context=context)
+                            context=context, max_inflight_bytes=int(args.max_inflight_mb * (1 << 20)))
     services: list[BackgroundService] = []
     try:
         server.start()
