@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analyzers.conventions._classify import (
+    CHAIN,
     AgentSpan,
     StepSpan,
     args_digest,
@@ -48,16 +49,19 @@ def _first_attr(spans: Sequence[SpanRecord], key: str) -> str | None:
     return None
 
 
-def _span_outcome(spans: Sequence[SpanRecord], agents: Sequence[SpanRecord]) -> bool | None:
-    """``otel_meta.outcome`` (the run's agent span first), else failure when any agent span of the
-    run ended in error (a crash inside a framework's inner agent), else unknown."""
-    for span in [*agents[:1], *spans]:
+def _span_outcome(spans: Sequence[SpanRecord], agents: Sequence[tuple[SpanRecord, AgentSpan]]) -> bool | None:
+    """``otel_meta.outcome`` (the run's agent span first), else failure when the run's agent span or
+    any agent span beneath it ended in error (a crash inside a framework's inner agent), else unknown.
+    A failed chain or workflow step inside the run is not the run's failure: frameworks recover from
+    those (smolagents' step after a tool error)."""
+    for span in [*(a[0] for a in agents[:1]), *spans]:
         label = span.attributes.get(sc.OTEL_META_OUTCOME)
         if label == sc.OUTCOME_SUCCESS:
             return True
         if label == sc.OUTCOME_FAILURE:
             return False
-    return False if any(failed(agent) for agent in agents) else None
+    crashed = any(failed(span) and (i == 0 or role.quality < CHAIN) for i, (span, role) in enumerate(agents))
+    return False if crashed else None
 
 
 def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[EvaluationRecord] = (),
@@ -93,7 +97,7 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
     steps = sorted(_steps(step_spans), key=lambda s: s.start_time_unix_nano)
     ordered = sorted(spans, key=lambda s: s.start_time_unix_nano)
     agent_span: SpanRecord | None = None
-    if agents:
+    if agents and (agents[0][4].quality < CHAIN or agents[0][3].parent_span_id is None):
         agent_span, agent_name = agents[0][3], agents[0][4].name
     else:
         service = next((s.resource_attributes.get(sc.SERVICE_NAME) for s in ordered
@@ -110,7 +114,7 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
         agent_span is not None and agent_span.parent_span_id not in by_id
     )
     evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or DEFAULT_OUTCOME_RULE)
-    outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered, [a[3] for a in agents]),
+    outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered, [(a[3], a[4]) for a in agents]),
                                       evaluation=evaluated)
     return Run(
         trace_id=spans[0].trace_id,
@@ -132,7 +136,8 @@ def _step_spans(spans: Sequence[SpanRecord], roles: dict[str, AgentSpan | StepSp
                 ancestry: dict[str, list[str]]) -> list[tuple[SpanRecord, StepSpan]]:
     """The spans that are steps. A tool or LLM span with a span of the same kind beneath it is a
     wrapper around that one call (a framework's LLM span around the client library's, a tool node
-    around the tool), so only the innermost counts: one LLM step per request, one tool step per call."""
+    around the tool), so only the innermost counts: one LLM step per request, one tool step per call.
+    A cancelled tool call is none."""
     wrappers = set()
     for span in spans:
         role = roles[span.span_id]
@@ -142,7 +147,14 @@ def _step_spans(spans: Sequence[SpanRecord], roles: dict[str, AgentSpan | StepSp
                 if isinstance(parent_role, StepSpan) and parent_role.kind == role.kind:
                     wrappers.add(parent)
     return [(s, role) for s in spans
-            if isinstance(role := roles[s.span_id], StepSpan) and s.span_id not in wrappers]
+            if isinstance(role := roles[s.span_id], StepSpan) and s.span_id not in wrappers
+            and not (role.kind == "tool" and _cancelled(s))]
+
+
+def _cancelled(span: SpanRecord) -> bool:
+    """A tool call the framework cancelled (a parallel sibling failed first): it did not run, and it
+    did not fail on its own, so it is no step (counting it would blame the tool)."""
+    return failed(span) and error_type(span).rsplit(".", 1)[-1] == "CancelledError"
 
 
 def _steps(step_spans: list[tuple[SpanRecord, StepSpan]]) -> list[Step]:

@@ -29,6 +29,7 @@ FRAMEWORK_TOOLS = frozenset({"final_answer", "(merged tools)", "__end__"})
 _REASONING_PARTS = frozenset({sc.PART_TYPE_REASONING, "thinking"})
 _METHOD_SUFFIX = re.compile(r"^(?P<owner>[\w-]+)\.(?:run|arun|kickoff|kickoff_async|invoke|ainvoke|__call__|"
                             r"_execute_core|execute_task)$")
+_PRIVATE_METHOD = re.compile(r"^\w+\._\w+$")
 _ERROR_NAME = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Exceeded|Timeout))\b")
 
 # Agent-name quality: lower is better; the run's agent is the best-named, then outermost, candidate.
@@ -90,6 +91,8 @@ def classify(span: SpanRecord) -> AgentSpan | StepSpan | None:
             role = StepSpan("llm", _model(span))
     if isinstance(role, StepSpan) and role.kind == "tool" and role.name in FRAMEWORK_TOOLS:
         return None
+    if isinstance(role, StepSpan) and role.kind == "llm" and _PRIVATE_METHOD.match(span.name):
+        return None  # LlamaIndex's ``OpenAI._prepare_chat_with_tools``: builds a request, sends none
     return role
 
 
