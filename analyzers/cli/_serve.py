@@ -72,8 +72,14 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.receiver.server import AnalyzerServer
     from analyzers.store.sqlite import SqliteStore
 
+    from analyzers.conventions import configured_rule
+
     if args.max_body_mb <= 0:
         return fail("serve", "--max-body-mb must be positive")
+    try:
+        configured_rule()
+    except ValueError as exc:
+        return fail("serve", str(exc))
     store = SqliteStore(args.db)
     stop = threading.Event()
 

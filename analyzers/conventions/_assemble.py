@@ -16,8 +16,8 @@ from analyzers.conventions._classify import (
     reasoning,
 )
 from analyzers.conventions._outcome import (
-    DEFAULT_OUTCOME_RULE,
     OutcomeRule,
+    assembly_rule,
     evaluation_outcome,
     resolve_outcome,
     span_evaluations,
@@ -74,8 +74,8 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
     The outcome is resolved by precedence (``analyzers.conventions._outcome``): ``api_outcome`` (a
     ``POST /api/runs/{trace_id}/outcome``), else the spans (``otel_meta.outcome``, else failure when an
     agent span of the run, at any depth, ended in error), else the latest of ``evaluations`` (stored
-    log records) and the trace's ``gen_ai.evaluation.result`` span events that ``rule`` (default
-    ``DEFAULT_OUTCOME_RULE``) maps to success or failure.
+    log records) and the trace's ``gen_ai.evaluation.result`` span events that ``rule`` (default: the
+    configured rule, ``OTEL_META_OUTCOME_RULE``) maps to success or failure.
 
     Spans may come in any order and may be incomplete: the run is ``complete`` once the trace's root
     span (no parent) has arrived, or the outermost agent span whose parent is not among ``spans`` (an
@@ -113,7 +113,7 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
     complete = any(s.parent_span_id is None for s in spans) or (
         agent_span is not None and agent_span.parent_span_id not in by_id
     )
-    evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or DEFAULT_OUTCOME_RULE)
+    evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
     outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered, [(a[3], a[4]) for a in agents]),
                                       evaluation=evaluated)
     return Run(

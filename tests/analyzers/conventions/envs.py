@@ -100,7 +100,8 @@ ENVS: dict[str, FrameworkEnv] = {env.name: env for env in (
         "openinference-instrumentation-smolagents==0.1.43",
         _EXPORTER,
     )),
-    FrameworkEnv("adk", ("google-adk==2.13.0", _EXPORTER)),
+    # ADK talks to OpenAI-compatible servers through LiteLLM.
+    FrameworkEnv("adk", ("google-adk==2.13.0", "litellm==1.110.2", _EXPORTER)),
     FrameworkEnv("traceloop", (
         "openai>=1.40",
         "httpx>=0.27",
