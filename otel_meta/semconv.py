@@ -145,6 +145,8 @@ OPENINFERENCE_AGENT_NAME: Final = "agent.name"
 OPENINFERENCE_LLM_MODEL_NAME: Final = "llm.model_name"
 OPENINFERENCE_LLM_PROVIDER: Final = "llm.provider"
 OPENINFERENCE_INPUT_VALUE: Final = "input.value"
+#: The agent's name on OpenInference's CrewAI and OpenAI Agents SDK agent spans.
+OPENINFERENCE_GRAPH_NODE_ID: Final = "graph.node.id"
 OPENINFERENCE_REASONING_TOKENS: Final = "llm.token_count.completion_details.reasoning"
 
 # OpenLLMetry (Traceloop)

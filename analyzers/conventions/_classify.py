@@ -121,7 +121,8 @@ def _classify_genai(span: SpanRecord, op: str) -> AgentSpan | StepSpan | None:
 def _classify_openinference(span: SpanRecord, kind: str) -> AgentSpan | StepSpan | None:
     attrs = span.attributes
     if kind == sc.OPENINFERENCE_KIND_AGENT:
-        return _agent(_str(attrs, sc.OPENINFERENCE_AGENT_NAME), span.name, NAMED)
+        name = _str(attrs, sc.OPENINFERENCE_AGENT_NAME) or _str(attrs, sc.OPENINFERENCE_GRAPH_NODE_ID)
+        return _agent(name, span.name, NAMED)
     if kind == sc.OPENINFERENCE_KIND_TOOL:
         return StepSpan("tool", _str(attrs, sc.OPENINFERENCE_TOOL_NAME) or span.name)
     if kind == sc.OPENINFERENCE_KIND_LLM:

@@ -2,9 +2,10 @@
 
 Each framework pins its own ``openai``, ``pydantic`` and OpenTelemetry ranges, and the instrumentations
 patch libraries globally, so each framework's client runs in its own venv under ``.venv-frameworks/``
-(ignored by git), built once: a stamp file holds the requirements it was built from, and a venv is
-rebuilt only when they change. ``make test-deps`` builds them all
-(``python -m tests.analyzers.conventions.envs``); a test builds the one it needs when it is missing.
+(ignored by git; traceloop-sdk's in ``.venv-traceloop``), built once: a stamp file holds the
+requirements it was built from, and a venv is filled again only when they change. ``make test-deps``
+builds them all, three at a time (``python -m tests.analyzers.conventions.envs``); a test builds the
+one it needs when it is missing.
 
 traceloop-sdk 0.62.4 cannot be resolved with pip: it requires ~40 unpinned
 ``opentelemetry-instrumentation-*`` packages, and the contrib ones it names have no release matching a
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +35,13 @@ class FrameworkEnv:
     name: str
     requirements: tuple[str, ...]
     no_deps: tuple[str, ...] = ()
+    #: Where the venv lives when not under ``.venv-frameworks/`` (``benchmarks/overhead.py`` runs its
+    #: traceloop arm from ``.venv-traceloop``).
+    path: Path | None = None
 
     @property
     def venv(self) -> Path:
-        return ROOT / self.name
+        return self.path or ROOT / self.name
 
     @property
     def python(self) -> Path:
@@ -125,7 +130,7 @@ ENVS: dict[str, FrameworkEnv] = {env.name: env for env in (
         "opentelemetry-instrumentation-langchain==0.62.4",
         "opentelemetry-instrumentation-logging==0.59b0",
         "opentelemetry-instrumentation-threading==0.66b1",
-    )),
+    ), path=REPO / ".venv-traceloop"),
 )}
 
 
@@ -135,5 +140,6 @@ def ensure(name: str) -> Path:
 
 
 if __name__ == "__main__":
-    for env_name in sys.argv[1:] or list(ENVS):
-        print(ensure(env_name))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for python in pool.map(ensure, sys.argv[1:] or list(ENVS)):
+            print(python)

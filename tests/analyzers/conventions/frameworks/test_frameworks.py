@@ -60,6 +60,9 @@ CASES = (
     Case("llama-index", "llama_index_agent.py", "openinference", agent="FunctionAgent"),
     Case("llama-index", "llama_index_agent.py", "genai"),
     Case("smolagents", "smolagents_agent.py", "openinference", raised_pending="smolagents-client"),
+    # openinference-crewai records no model call: with it alone a run has no LLM step.
+    Case("crewai", "crewai_agent.py", "openinference", llm_steps=False),
+    Case("crewai", "crewai_agent.py", "openinference+openai"),
 )
 
 
