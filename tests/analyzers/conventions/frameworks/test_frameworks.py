@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ class Case:
     #: The instrumentation never exports the agent span of a run that raised: such a run stays
     #: pending, named after the service, with no outcome (documented in docs/ingest.md).
     raised_pending: str | None = None
+    #: No span groups a task's calls: each LLM call is a trace of its own and no run (docs/ingest.md).
+    no_runs: bool = False
 
     @property
     def id(self) -> str:
@@ -63,6 +66,8 @@ CASES = (
     # openinference-crewai records no model call: with it alone a run has no LLM step.
     Case("crewai", "crewai_agent.py", "openinference", llm_steps=False),
     Case("crewai", "crewai_agent.py", "openinference+openai"),
+    Case("adk", "adk_agent.py", "native"),
+    Case("main", "openai_v2_alone.py", "openai-v2", no_runs=True),
 )
 
 
@@ -75,7 +80,7 @@ def analyzer(tmp_path) -> Iterator[tuple[AnalyzerServer, SqliteStore]]:
 
 
 def run_client(case: Case, server: AnalyzerServer) -> tuple[list[dict], ScriptedModel]:
-    python = envs.ensure(case.env)
+    python = sys.executable if case.env == "main" else envs.ensure(case.env)
     model = ScriptedModel()
     with OpenAIStandIn() as openai_server:
         openai_server.responder = model
@@ -95,6 +100,11 @@ def mismatches(case: Case, store: SqliteStore, truth: list[dict], model: Scripte
     problems = []
     for t in truth:
         runs = [r for r in (store.get_run(tid) for tid in t["traces"]) if r is not None]
+        if case.no_runs:
+            stored = all(store.spans_for_trace(tid) for tid in t["traces"])
+            if runs or not stored or len(t["traces"]) != model.requests[t["key"]]:
+                problems.append(f"{t['key']}: {len(runs)} runs from {len(t['traces'])} traces of lone calls")
+            continue
         if len(runs) != 1:
             problems.append(f"{t['key']}: {len(runs)} runs ({[r.agent for r in runs]}) for one agent run")
             continue
