@@ -69,10 +69,9 @@ def background_services(args: argparse.Namespace, context: ServiceContext) -> li
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.conventions import configured_rule
     from analyzers.receiver.server import AnalyzerServer
     from analyzers.store.sqlite import SqliteStore
-
-    from analyzers.conventions import configured_rule
 
     if args.max_body_mb <= 0:
         return fail("serve", "--max-body-mb must be positive")

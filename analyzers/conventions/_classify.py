@@ -144,7 +144,7 @@ def _classify_traceloop(span: SpanRecord, kind: str) -> AgentSpan | StepSpan | N
 
 
 def _strip_suffix(name: str, suffix: str) -> str:
-    return name[: -len(suffix)] if name.endswith(suffix) else name
+    return name.removesuffix(suffix)
 
 
 def error_type(span: SpanRecord) -> str:

@@ -173,7 +173,7 @@ def run_all(run_one: Callable[[int, int], None], flush: Callable[[], None],
         raised = None
         try:
             run_one(plan, run)
-        except Exception as exc:  # the run's own failure is what we record
+        except Exception as exc:  # noqa: BLE001 - the run's own failure is what we record
             raised = type(exc).__name__
         results.append({"key": key, "plan": plan, "raised": raised, "traces": trace_ids()})
     flush()

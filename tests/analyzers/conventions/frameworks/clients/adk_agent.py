@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # LiteLLM would fetch its model price list from the internet at import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import otlp  # noqa: E402
-import plans  # noqa: E402
+import otlp
+import plans
 
 
 def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:

@@ -14,8 +14,8 @@ os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
 os.environ.setdefault("OTEL_SDK_DISABLED", "false")
 
-import otlp  # noqa: E402
-import plans  # noqa: E402
+import otlp
+import plans
 
 
 def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:

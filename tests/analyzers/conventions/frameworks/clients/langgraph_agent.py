@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import otlp  # noqa: E402
-import plans  # noqa: E402
+import otlp
+import plans
 
 
 def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:
@@ -38,9 +38,9 @@ def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:
     else:
         raise SystemExit(f"unknown instrumentation {instrumentation}")
 
+    from langchain.agents import create_agent
     from langchain_core.tools import tool
     from langchain_openai import ChatOpenAI
-    from langchain.agents import create_agent
 
     model = ChatOpenAI(model="gpt-4o-mini", base_url=openai_url, api_key="test", max_retries=0)
     agent = create_agent(model, [tool(f) for f in plans.TOOL_FUNCTIONS], name=plans.AGENT_NAME)

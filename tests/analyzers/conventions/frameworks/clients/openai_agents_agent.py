@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import otlp  # noqa: E402
-import plans  # noqa: E402
+import otlp
+import plans
 
 
 def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import otlp  # noqa: E402
-import plans  # noqa: E402
+import otlp
+import plans
 
 FUNCTIONS = {f.__name__: f for f in plans.TOOL_FUNCTIONS}
 TOOLS = [{"type": "function", "function": {"name": name, "description": f.__doc__.splitlines()[0],
@@ -42,7 +42,7 @@ def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:
             for call in message.tool_calls:
                 try:
                     result = FUNCTIONS[call.function.name](**json.loads(call.function.arguments))
-                except Exception as exc:  # the model sees the error, as in most hand-written loops
+                except Exception as exc:  # noqa: BLE001 - the model sees the error, as hand-written loops do
                     result = f"error: {exc}"
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
 
