@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from analyzers.receiver.server import AnalyzerServer
-from analyzers.store.sqlite import SqliteStore
 from tests.analyzers.conventions import envs
 from tests.support.openai_server import OpenAIStandIn
 
@@ -22,12 +20,6 @@ CLIENTS = Path(__file__).parent / "clients"
 MODEL = "gpt-4o-mini-2024-07-18"
 
 
-@pytest.fixture
-def analyzer(tmp_path) -> Iterator[tuple[AnalyzerServer, SqliteStore]]:
-    store = SqliteStore(tmp_path / "third-party.db")
-    with AnalyzerServer(store, grpc_port=None) as server:
-        yield server, store
-    store.close()
 
 
 def run_client(python: Path | str, script: str, server: AnalyzerServer) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,12 +70,6 @@ CASES = (
 )
 
 
-@pytest.fixture
-def analyzer(tmp_path) -> Iterator[tuple[AnalyzerServer, SqliteStore]]:
-    store = SqliteStore(tmp_path / "frameworks.db")
-    with AnalyzerServer(store, grpc_port=None) as server:
-        yield server, store
-    store.close()
 
 
 def run_client(case: Case, server: AnalyzerServer) -> tuple[list[dict], ScriptedModel]:
