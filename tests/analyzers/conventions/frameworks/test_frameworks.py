@@ -125,6 +125,8 @@ def mismatches(case: Case, store: SqliteStore, truth: list[dict], model: Scripte
 
 
 @pytest.mark.slow
+# make test-deps builds the venvs first; without it the test builds its own (CrewAI's takes minutes).
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_framework_runs_match_what_ran(case: Case, analyzer):
     server, store = analyzer

@@ -31,7 +31,7 @@ def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:
         from traceloop.sdk import Traceloop
         from traceloop.sdk.instruments import Instruments
         Traceloop.init(app_name="langgraph-client", exporter=OTLPSpanExporter(endpoint=otlp_url),
-                       disable_batch=True, telemetry_enabled=False,
+                       disable_batch=False, telemetry_enabled=False,
                        instruments={Instruments.OPENAI, Instruments.LANGCHAIN})
         tracer_provider = trace.get_tracer_provider()  # type: ignore[assignment]
         tracer_provider.add_span_processor(roots)  # type: ignore[attr-defined]
