@@ -195,6 +195,12 @@ class Pattern:
     runs. ``measures`` holds the kind's other figures (a latency p95, a
     run-length fence, ...). ``evidence`` holds up to 10 trace ids. ``tools`` depends on the type (see
     ``analyzers.mining``).
+
+    ``effect`` is the difference in success rate the pattern makes (with minus without; within tasks
+    when ``scope`` is ``"within_task"``, pooled across tasks when ``"pooled"``), ``effect_low`` and
+    ``effect_high`` its 90% interval, ``tasks`` the number of tasks the within-task comparison used;
+    ``None``/empty for a latency hot spot. ``task_confounded``: the pooled effect is not supported within
+    tasks. ``withheld``: why no guideline may be written from the pattern (empty: one may).
     """
 
     id: str
@@ -212,6 +218,13 @@ class Pattern:
     unit: Literal["runs", "calls"] = "runs"
     measures: Mapping[str, float] = field(default_factory=dict)
     comparison_rate: float | None = None
+    effect: float | None = None
+    effect_low: float | None = None
+    effect_high: float | None = None
+    scope: str = ""
+    tasks: int = 0
+    task_confounded: bool = False
+    withheld: str = ""
 
     @property
     def compared_rate(self) -> float:
@@ -233,6 +246,14 @@ class Pattern:
             "baseline_success_rate": round(self.baseline_success_rate, 4),
             "comparison_rate": round(self.compared_rate, 4),
             "measures": {k: round(v, 4) for k, v in self.measures.items()},
+            "effect": None if self.effect is None else round(self.effect, 4),
+            "effect_interval": None
+            if self.effect_low is None or self.effect_high is None
+            else [round(self.effect_low, 4), round(self.effect_high, 4)],
+            "scope": self.scope,
+            "tasks": self.tasks,
+            "task_confounded": self.task_confounded,
+            "withheld": self.withheld,
             "evidence": list(self.evidence),
             "recommendations": list(self.recommendations),
         }

@@ -79,6 +79,14 @@ def _run(args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | 
     return proc.stdout
 
 
+def _runnable(script: Path) -> str:
+    """``script`` as a user types it here: relative to the current directory when inside it."""
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _otel_meta(*args: str) -> str:
     return _run([*OTEL_META, *args])
 
@@ -196,17 +204,19 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
     echo(f"  prompts repo: {repo}")
     from analyzers.cli import _COMMANDS
 
+    # the console script next to this interpreter, so each line runs as printed without activating a venv
+    cli = _runnable(Path(sys.executable).parent / "otel-meta")
     commands = [
-        f"otel-meta serve --db {db}                       # the analyzer again, REST on :4318",
-        f"otel-meta runs --db {db} --agent {AGENT}",
-        f"otel-meta compare --db {db} --agent {AGENT}",
-        f"otel-meta history --prompts-repo {repo} --agent {AGENT}",
-        f"otel-meta diff --prompts-repo {repo} --agent {AGENT} 1.0.0 {final.version}",
-        f"otel-meta rollback --prompts-repo {repo} --agent {AGENT} --to 1.0.0",
-        f"otel-meta learn --db {db} --prompts-repo {repo}",
+        f"{cli} serve --db {db}                       # the analyzer again, REST on :4318",
+        f"{cli} runs --db {db} --agent {AGENT}",
+        f"{cli} compare --db {db} --agent {AGENT}",
+        f"{cli} history --prompts-repo {repo} --agent {AGENT}",
+        f"{cli} diff --prompts-repo {repo} --agent {AGENT} 1.0.0 {final.version}",
+        f"{cli} rollback --prompts-repo {repo} --agent {AGENT} --to 1.0.0",
+        f"{cli} learn --db {db} --prompts-repo {repo}",
     ]
     if "patterns" in _COMMANDS:
-        commands.insert(2, f"otel-meta patterns --db {db} --agent {AGENT}")
+        commands.insert(2, f"{cli} patterns --db {db} --agent {AGENT}")
     for command in commands:
         echo(f"  {command}")
     echo(f"(demo finished in {time.monotonic() - started:.0f}s)")

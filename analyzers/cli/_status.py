@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -82,5 +82,5 @@ def run(args: argparse.Namespace) -> int:
         perf = ", ".join(f"v{p['prompt_version']}: {p['success_rate']:.0%} of {p['runs']}"
                          if p["prompt_version"] else f"unversioned: {p['success_rate']:.0%} of {p['runs']}"
                          for p in a["performance"]) or "no cycle yet"
-        print(f"  {a['agent']:<20} runs {a['runs']:<6} prompt {version:<24} success {perf}")
+        print(inert(f"  {a['agent']:<20} runs {a['runs']:<6} prompt {version:<24} success {perf}"))
     return 0

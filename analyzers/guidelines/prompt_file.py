@@ -4,6 +4,7 @@ agent: diagnosis
 version: 1.0.3                 # semver, no leading "v"
 base_prompt: |                 # written by humans; the writer never changes it
   You are an SRE agent ...
+tools: [get_pods, get_logs]    # optional, written by humans: the only tools guidelines may name
 guidelines:                    # managed by the writer
   - text: Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)
     pattern_id: sp-3f2a
@@ -93,6 +94,7 @@ class PromptFile:
     version: str
     base_prompt: str = ""
     guidelines: tuple[Guideline, ...] = field(default_factory=tuple)
+    tools: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
@@ -111,6 +113,7 @@ class PromptFile:
             "agent": self.agent,
             "version": self.version,
             "base_prompt": _Literal(self.base_prompt) if "\n" in self.base_prompt else self.base_prompt,
+            **({"tools": list(self.tools)} if self.tools else {}),
             "guidelines": [g.to_yaml() for g in self.guidelines],
         }
         return yaml.dump(
@@ -141,7 +144,12 @@ class PromptFile:
         if not isinstance(items, list):
             raise PromptsRepoError(f"{where}: guidelines must be a list")
         guidelines = tuple(_parse_guideline(item, where, i) for i, item in enumerate(items))
-        return cls(agent=expected_agent, version=str(version), base_prompt=base, guidelines=guidelines)
+        tools = data.get("tools") or []
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            raise PromptsRepoError(f"{where}: tools must be a list of tool names")
+        return cls(
+            agent=expected_agent, version=str(version), base_prompt=base, guidelines=guidelines, tools=tuple(tools)
+        )
 
 
 def _parse_guideline(item: Any, where: str, index: int) -> Guideline:

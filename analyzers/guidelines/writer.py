@@ -37,7 +37,7 @@ from analyzers.guidelines.prompt_file import (
 )
 from analyzers.guidelines.repo import PromptsRepo
 from analyzers.guidelines.rewrite import GuidelineRewriter, RewriteOutcome
-from analyzers.guidelines.templates import guideline_text
+from analyzers.guidelines.templates import applied_note, guideline_text, refusal
 from analyzers.model import Pattern
 
 _logger = logging.getLogger(__name__)
@@ -129,12 +129,19 @@ class GuidelineWriter:
 
     # --- planning -----------------------------------------------------------------------------------
     def plan(
-        self, agent: str, patterns: Sequence[Pattern], *, known_tools: Collection[str] = ()
+        self,
+        agent: str,
+        patterns: Sequence[Pattern],
+        *,
+        known_tools: Collection[str] = (),
+        trusted_tools: Collection[str] | None = None,
     ) -> GuidelinePlan:
         """Compute the new guideline set for ``agent`` from ``patterns`` (nothing is written).
 
         ``known_tools`` (every tool name of the agent's runs) lets the LLM rewrite check refuse a line
-        that names a tool outside the patterns."""
+        that names a tool outside the patterns. ``trusted_tools`` (``templates.trusted_tools``; the
+        prompt file's ``tools:`` list wins when it has one): a pattern naming any other tool is refused,
+        and so is one the miner withheld (``templates.refusal``); the commit body lists them."""
         validate_agent_name(agent)
         head = self.repo.head()
         current = self.repo.read(agent, head)
@@ -145,6 +152,9 @@ class GuidelineWriter:
         confident = {
             p.id: p for p in candidates if p.confidence >= self.confidence_threshold and p.id not in blocked
         }
+        trusted = start.tools or trusted_tools
+        refused = {pid: why for pid, p in confident.items() if (why := refusal(p, trusted, declared=bool(start.tools)))}
+        refused_changes = [PatternChange.from_pattern(confident.pop(pid), why) for pid, why in refused.items()]
         kept: list[Guideline] = []
         retired: list[PatternChange] = []
         for g in start.guidelines:
@@ -154,6 +164,8 @@ class GuidelineWriter:
             now = by_id.get(g.pattern_id)
             if g.pattern_id in blocked:
                 reason = "rolled back earlier"
+            elif g.pattern_id in refused:
+                reason = refused[g.pattern_id]
             elif now is not None:
                 reason = f"below threshold {self.confidence_threshold:.2f}"
             else:
@@ -172,13 +184,14 @@ class GuidelineWriter:
         retired.extend(coherent.retired)
         added: list[Guideline] = []
         added_changes: list[PatternChange] = []
-        left_out = list(coherent.left_out)
+        left_out = [c for c in refused_changes if c.pattern_id not in {g.pattern_id for g in start.guidelines}]
+        left_out += coherent.left_out
         for p, text in coherent.added:
             if len(kept) + len(added) >= self.max_guidelines:
                 left_out.append(PatternChange.from_pattern(p, f"over the limit of {self.max_guidelines} guidelines"))
                 continue
             added.append(Guideline(text, p.id, p.type, float(p.confidence), int(p.frequency)))
-            added_changes.append(PatternChange.from_pattern(p, "applied"))
+            added_changes.append(PatternChange.from_pattern(p, applied_note(p)))
         outcome = RewriteOutcome.template()
         if added and self.rewriter is not None:
             allowed = {t for p in confident.values() for t in p.tools}
@@ -301,11 +314,16 @@ class GuidelineWriter:
         )
 
     def write(
-        self, agent: str, patterns: Sequence[Pattern], *, known_tools: Collection[str] = ()
+        self,
+        agent: str,
+        patterns: Sequence[Pattern],
+        *,
+        known_tools: Collection[str] = (),
+        trusted_tools: Collection[str] | None = None,
     ) -> WriteResult:
         """``apply(plan(agent, patterns))``; refuses up front on a dirty or mid-merge repo."""
         self.repo.check_writable()
-        return self.apply(self.plan(agent, patterns, known_tools=known_tools))
+        return self.apply(self.plan(agent, patterns, known_tools=known_tools, trusted_tools=trusted_tools))
 
     # --- adding an agent and rolling back -----------------------------------------------------------
     def add_agent(self, agent: str, base_prompt: str = "") -> WriteResult:

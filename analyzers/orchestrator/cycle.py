@@ -18,9 +18,10 @@ from analyzers.errors import InvalidAgentNameError, OtelMetaError, PromptsRepoEr
 from analyzers.guidelines.compare import VersionStats, compare_pair, version_stats
 from analyzers.guidelines.history import prompt_history
 from analyzers.guidelines.messages import PatternChange
-from analyzers.guidelines.prompt_file import validate_agent_name
+from analyzers.guidelines.prompt_file import tag_name, validate_agent_name
 from analyzers.guidelines.repo import PromptsRepo
 from analyzers.guidelines.rewrite import GuidelineRewriter
+from analyzers.guidelines.templates import trusted_tools
 from analyzers.guidelines.writer import GuidelineWriter, WriteResult
 from analyzers.model import Run
 from analyzers.store.base import Store
@@ -210,7 +211,8 @@ def _cycle_agent(
         progress(f"{agent}: mining {len(runs)} runs")
     patterns = mine_patterns(runs, agent, random_state=random_state)
     known_tools = {s.name for r in runs for s in r.steps if s.kind == "tool"}
-    written = writer.write(agent, patterns, known_tools=known_tools)
+    trusted = trusted_tools(runs, released=lambda v: writer.repo.tag_exists(tag_name(agent, v)))
+    written = writer.write(agent, patterns, known_tools=known_tools, trusted_tools=trusted)
     _logger.info(
         "%s: %d runs, %d patterns, %s",
         agent,

@@ -7,6 +7,8 @@ shipping OTLP, ``otel-meta learn`` between rounds, ``otel-meta compare`` at the 
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     assert result.final_prompt.rstrip() in text
     assert f"store:        {result.db}" in text and f"prompts repo: {result.prompts_repo}" in text
     assert f"otel-meta runs --db {result.db}" in text and str(result.report) in text
+    # the read-only next steps run as printed, in a plain shell with no venv activated
+    steps = [line.strip() for line in text.split("== where to look next", 1)[1].splitlines()
+             if re.search(r"otel-meta (runs|patterns|compare|history|diff) ", line)]
+    assert len(steps) == 5, steps
+    for step in steps:
+        done = subprocess.run(shlex.split(step), capture_output=True, text=True, timeout=120, check=False,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(out)})
+        assert done.returncode == 0 and done.stdout.strip(), (step, done.stderr)
     return result
 
 
