@@ -190,7 +190,7 @@ def test_reinstrument_under_another_wrapper_gives_one_chat_span(
 @pytest.mark.slow
 @pytest.mark.parametrize("order", ["otel-meta-first", "traceloop-first"])
 def test_traceloop_keeps_its_one_span_in_either_order(order: str) -> None:
-    """traceloop's instrumentor needs its own venv (see tests/analyzers/conventions/envs.py), so this runs there."""
+    """traceloop's instrumentor needs its own venv (tests.analyzers.conventions.envs), so this runs there."""
     python = envs.ensure("traceloop")
     client = Path(__file__).parent / "clients" / "traceloop_coexist.py"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_"))}
