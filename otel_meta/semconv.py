@@ -118,6 +118,8 @@ SERVICE_NAME: Final = "service.name"
 EXCEPTION_EVENT: Final = "exception"
 EXCEPTION_TYPE: Final = "exception.type"
 EXCEPTION_MESSAGE: Final = "exception.message"
+#: The attribute older OTel SDKs put an event log record's name in (newer ones use LogRecord.event_name).
+EVENT_NAME: Final = "event.name"
 
 # --- otel_meta.* (our own attributes) -----------------------------------------------------------------
 OTEL_META_OUTCOME: Final = "otel_meta.outcome"

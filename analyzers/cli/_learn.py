@@ -9,6 +9,7 @@ from typing import Any
 
 from analyzers.cli._console import fail, inert, print_json, store_missing
 from analyzers.errors import OtelMetaError
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +20,7 @@ def register(subparsers: Any) -> None:
         "add-agent) with enough runs with a known outcome, mine patterns and commit the guideline changes. "
         "Agents with runs but no prompt file are listed with the command that adds them.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", action="append", default=None, help="only this agent (repeatable)")
     parser.add_argument("--min-traces", type=int, default=10, help="runs with an outcome needed (default 10)")
@@ -54,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.guidelines import PromptsRepo
     from analyzers.guidelines.prompt_file import validate_agent_name
     from analyzers.orchestrator.cycle import run_cycle
-    from analyzers.store.sqlite import SqliteStore
 
     try:
         for agent in args.agent or ():
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rewriter = _rewriter(args)
         repo = PromptsRepo(args.prompts_repo)
-        with SqliteStore(args.db) as store:
+        with open_store(args.db) as store:
             in_store = store.agents()
             for agent in args.agent or ():
                 if agent not in in_store:

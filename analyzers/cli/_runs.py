@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, inert, print_json, store_missing
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
         description="List the agent runs in a store, newest first. STEPS is the number of steps, then the "
                     "tool calls in order; a tool call that failed ends in '!' (get_logs!).",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--agent", default=None, help="only this agent's runs")
     parser.add_argument("--limit", type=int, default=20, help="at most N runs (default 20)")
     parser.add_argument("--pending", action="store_true", help="include runs whose root span has not arrived")
@@ -25,13 +25,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzers.errors import UnknownAgentError
-    from analyzers.store.sqlite import SqliteStore
 
     if store_missing("runs", args.db, f" (start 'otel-meta serve --db {args.db}' first)"):
         return 2
     if args.limit < 1:
         return fail("runs", "--limit must be at least 1")
-    with SqliteStore(args.db) as store:
+    with open_store(args.db) as store:
         if args.agent is not None and args.agent not in (known := store.agents()):
             raise UnknownAgentError.naming(args.agent, known)
         runs = store.list_runs(args.agent, args.limit, include_pending=args.pending)
