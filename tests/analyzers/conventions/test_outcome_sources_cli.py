@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analyzers.assembly import RunAssembler
 from analyzers.model import EvaluationRecord, SpanRecord
 from analyzers.store.sqlite import SqliteStore
 from otel_meta import semconv as sc
@@ -21,6 +22,7 @@ def test_runs_lists_the_source_of_each_outcome(tmp_path, capsys):
         store.write_spans([agent("1" * 32, "success"), agent("2" * 32), agent("3" * 32), agent("4" * 32)])
         assert store.set_outcome("2" * 32, False, "CI red")
         store.write_evaluations([EvaluationRecord("3" * 32, None, "task_success", None, "pass", None, 5, {})])
+        RunAssembler(store).assemble_pending()
     code, out, _ = cli(capsys, "runs", "--db", str(db))
     assert code == 0 and out.splitlines()[0].split()[3:5] == ["OUTCOME", "FROM"]
     rows = {line.split()[0][0]: line.split()[2:4] for line in out.splitlines()[1:]}
