@@ -40,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs")
         return 0
-    print(f"{'TRACE ID':32}  {'AGENT':16}  {'OUTCOME':8}  {'PROMPT':8}  {'STARTED':24}  {'MS':>9}  STEPS")
+    print(f"{'TRACE ID':32}  {'AGENT':16}  {'OUTCOME':8}  {'FROM':10}  {'PROMPT':8}  {'STARTED':24}  {'MS':>9}"
+          "  STEPS")
     for r in runs:
         tools = " ".join(s.name if s.ok else f"{s.name}!" for s in r.steps if s.kind == "tool")
-        print(inert(f"{r.trace_id:32}  {r.agent[:16]:16}  {r.outcome_label or '-':8}  "
-                    f"{(r.prompt_version or '-')[:8]:8}  {r.started_at:24}  {r.duration_ms:9.1f}  "
+        print(inert(f"{r.trace_id:32}  {r.agent[:16]:16}  {r.outcome_label or '-':8}  {r.outcome_source or '-':10}"
+                    f"  {(r.prompt_version or '-')[:8]:8}  {r.started_at:24}  {r.duration_ms:9.1f}  "
                     f"{len(r.steps)} [{tools}]"))
     if any(not s.ok for r in runs for s in r.steps if s.kind == "tool"):
         print("(a tool call that failed ends in '!')")

@@ -115,10 +115,12 @@ def background_services(args: argparse.Namespace, context: ServiceContext) -> li
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.conventions import configured_rule
     from analyzers.receiver.server import AnalyzerServer
 
     try:
         resolve_settings(args)
+        configured_rule()
     except ValueError as exc:
         return fail("serve", exc)
     store = open_store(args.db)

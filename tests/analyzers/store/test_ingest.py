@@ -9,6 +9,7 @@ import math
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValueList
 
 from analyzers.receiver.server import AnalyzerServer
@@ -62,7 +63,10 @@ def test_one_requests_out_of_range_time_fails_only_that_request(any_store):
     bodies = [p.body(bad)] + [p.body(p.agent_span(t, "good")) for t in good]
     with AnalyzerServer(any_store, grpc_port=None) as server, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda b: call(server, "POST", "/v1/traces", b), bodies))
-    assert answers[0][0] == 400 and b"2^63-1" in answers[0][1]  # this request's own answer, not retryable
+    # this request's own answer, not retryable: the receiver rejects the span as a partial success
+    # before it reaches the store (the store's SpanValueError stays the backstop for other writers)
+    assert answers[0][0] == 200 and b"2^63-1" in answers[0][1]
+    assert ExportTraceServiceResponse.FromString(answers[0][1]).partial_success.rejected_spans == 1
     assert [status for status, _ in answers[1:]] == [200] * 39
     assert {r.trace_id for r in any_store.list_runs("good")} == {t.hex() for t in good}
 
