@@ -42,6 +42,7 @@ def test_load_prompt_reads_through_git_and_stamps_agent_spans(
         "- Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)\n",
         version="1.0.1",
         commit=git(prompts.path, "rev-parse", "main"),
+        role="stable",  # the writer here has rollout off: each version is stable at once
     )
 
     @otel_meta.agent("loader")

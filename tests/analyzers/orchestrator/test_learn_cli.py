@@ -142,10 +142,11 @@ def test_learn_auto_rollback_prints_why(tmp_path: Path, repo: Path, capsys: pyte
     db = tmp_path / "rb.db"
     with SqliteStore(db, synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", planted_runs(30, version="1.0.0"))
-    assert cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo))[0] == 0
+    off = ("--candidate-fraction", "0")  # the former rule: no rollout, roll back what measured worse
+    assert cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), *off)[0] == 0
     with SqliteStore(db, synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", outcome_runs(2, 18, "1.0.1"))
-    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--auto-rollback")
+    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--auto-rollback", *off)
     assert code == 0
     assert re.search(r"rolled back v1\.0\.1 to v1\.0\.0 \(p = 0\.0\d{3}\)", out), out
     assert "-> v1.0.2 commit" in out

@@ -90,7 +90,7 @@ def no_active_prompt() -> Iterator[None]:
 def test_cycle_flushes_first_reports_skips_retirements_and_versions(
     tmp_path: Path, provider: TracerProvider, no_active_prompt: None
 ) -> None:
-    config = _config(tmp_path)
+    config = dataclasses.replace(_config(tmp_path), candidate_fraction=0.0)  # each version stable at once
     with MetaAgent(config, tracer_provider=provider) as agent:
         _record(agent, 12)
         for i in range(2):  # a plain string names an agent as well as AgentType does
