@@ -24,6 +24,7 @@ _COMMANDS = (
     "compare",
     "prompts",
     "status",
+    "report",
     "demo",
 )
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from analyzers.guidelines.compare import VersionStats
 from analyzers.guidelines.messages import rejection_message
 from analyzers.guidelines.prompt_file import PromptFile, stable_tag, tag_name, validate_agent_name
 from analyzers.guidelines.repo import PromptsRepo
@@ -82,27 +83,12 @@ def read_rollout(repo: PromptsRepo, agent: str) -> Rollout | None:
 
 
 @dataclass(frozen=True)
-class ArmFigures:
-    version: str
-    runs: int
-    successes: int
-
-    @property
-    def rate(self) -> float:
-        return self.successes / self.runs if self.runs else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "runs": self.runs, "successes": self.successes,
-                "success_rate": round(self.rate, 4)}
-
-
-@dataclass(frozen=True)
 class RolloutDecision:
     """What a cycle decided about a candidate, with the figures and the reason it prints."""
 
     action: Action
-    candidate: ArmFigures
-    stable: ArmFigures
+    candidate: VersionStats
+    stable: VersionStats
     evidence: PairedEvidence
     reason: str
     commit: str | None = None
@@ -138,11 +124,11 @@ def decide(runs: Sequence[Run], rollout: Rollout, settings: RolloutSettings) -> 
     theirs = sorted((r for r in runs if r.outcome is not None and r.prompt_version == stable_version
                      and since is not None and r.started_at_unix_nano >= since),
                     key=lambda r: (r.started_at_unix_nano, r.trace_id))
-    cand = ArmFigures(candidate.version, len(mine), sum(bool(r.outcome) for r in mine))
-    stab = ArmFigures(stable_version, len(theirs), sum(bool(r.outcome) for r in theirs))
+    cand = VersionStats(candidate.version, len(mine), sum(bool(r.outcome) for r in mine))
+    stab = VersionStats(stable_version, len(theirs), sum(bool(r.outcome) for r in theirs))
     evidence = paired_evidence([bool(r.outcome) for r in mine], [bool(r.outcome) for r in theirs])
-    figures = (f"v{cand.version} {cand.successes}/{cand.runs} ({_pct(cand.rate)}) vs stable v{stab.version} "
-               f"{stab.successes}/{stab.runs} ({_pct(stab.rate)}) since the candidate's first run; "
+    figures = (f"v{cand.version} {cand.successes}/{cand.runs} ({_pct(cand.success_rate)}) vs stable v{stab.version} "
+               f"{stab.successes}/{stab.runs} ({_pct(stab.success_rate)}) since the candidate's first run; "
                f"{evidence.discordant} discordant of {evidence.pairs} pairs, candidate won "
                f"{evidence.candidate_wins}; e-value {evidence.e_value:.2f}")
     threshold = 1.0 / settings.alpha
@@ -153,7 +139,7 @@ def decide(runs: Sequence[Run], rollout: Rollout, settings: RolloutSettings) -> 
         reason = (f"{figures} >= {threshold:g} (alpha {settings.alpha:g}, {TEST_NAME}): the candidate is "
                   f"significantly {'better' if better else 'worse'}")
     elif min(cand.runs, stab.runs) >= settings.max_runs:
-        action = "promote" if cand.rate >= stab.rate else "reject"
+        action = "promote" if cand.success_rate >= stab.success_rate else "reject"
         reason = (f"{figures} < {threshold:g}: no significant difference after {settings.max_runs} runs "
                   f"(the budget); the {'candidate' if action == 'promote' else 'stable version'} measured "
                   f"{'at least as well' if action == 'promote' else 'better'}")

@@ -413,15 +413,21 @@ def _on_main(writer: GuidelineWriter) -> GuidelineWriter:
     )
 
 
+_VERSION_IN_FILE = re.compile(rb"^version:\s*['\"]?([0-9.]+)['\"]?\s*$", re.MULTILINE)
+
+
 def next_version(repo: PromptsRepo, agent: str, current: str) -> str:
-    """The patch after the highest of ``current`` and the agent's version tags (a rejected candidate's
-    number is never reused)."""
+    """The patch after the highest version the agent ever had: ``current``, its version tags, and every
+    version its file's history holds (a person's untagged commit, a rejected candidate): a number is
+    never reused, so runs of different texts never share a version."""
     versions = [current] + [t.rsplit("/v", 1)[-1] for t in repo.tags(f"{agent}/v*")]
+    for commit, _, _, _ in repo.log(f"{agent}.yaml"):
+        m = _VERSION_IN_FILE.search(repo.read_bytes(f"{agent}.yaml", commit) or b"")
+        if m:
+            versions.append(m.group(1).decode())
     highest = max((v for v in versions if SEMVER_RE.match(v)), key=version_key)
     return bump_patch(highest)
 
-
-_VERSION_IN_FILE = re.compile(rb"^version:\s*['\"]?([0-9.]+)['\"]?\s*$", re.MULTILINE)
 
 
 def find_version_commit(repo: PromptsRepo, agent: str, version: str) -> str:

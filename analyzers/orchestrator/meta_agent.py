@@ -208,7 +208,8 @@ class MetaAgent:
 
     def get_guideline_history(self) -> list[dict[str, Any]]:
         """Every version of every agent's prompt, oldest first:
-        ``{agent_type, version, patterns_applied, commit, date}``."""
+        ``{agent_type, version, patterns_applied, commit, date, state, why}`` (``state``: stable,
+        candidate, rejected, rolled back or superseded, as ``otel-meta history`` shows it)."""
         from analyzers.guidelines.history import prompt_history
 
         out: list[dict[str, Any]] = []
@@ -218,7 +219,7 @@ class MetaAgent:
             except UnknownAgentError:
                 continue
             out.extend({"agent_type": agent, "version": e.version, "patterns_applied": list(e.patterns_applied),
-                        "commit": e.commit, "date": e.date} for e in entries)
+                        "commit": e.commit, "date": e.date, "state": e.state, "why": e.why} for e in entries)
         return sorted(out, key=lambda e: (e["date"], e["agent_type"]))
 
     # --- running continuously ---------------------------------------------------------------------

@@ -191,3 +191,34 @@ def test_learn_skips_names_with_a_newline_and_learns_for_the_others(
     assert all(ref.startswith("refs/") for ref in refs(repo).splitlines())
     dump = everything_in(repo)
     assert "get_pods\n" not in dump and "get_pods\\n" not in dump and "diagnosis\n.yaml" not in dump
+
+
+def test_learn_says_how_many_runs_lack_an_outcome_and_how_to_give_them_one(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from analyzers.store.exporter import StoreSpanExporter
+    from otel_meta import semconv as sc
+
+    db = tmp_path / "few.db"
+    with SqliteStore(db, synchronous="NORMAL") as store:
+        record_runs(store, "diagnosis", outcome_runs(3, 1, "1.0.0"))
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
+        for _ in range(5):  # runs that never called set_outcome
+            provider.get_tracer("t").start_span(
+                "invoke_agent diagnosis",
+                attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "diagnosis"},
+            ).end()
+        provider.shutdown()
+    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo))
+    assert code == 0
+    assert ("diagnosis: skipped (4 runs with a known outcome, fewer than 10; 5 runs have no outcome yet: "
+            "record it with otel_meta.set_outcome(success) inside the run, or "
+            'POST /api/runs/{trace_id}/outcome {"success": true|false})') in out
+    # the cycle is on the one record that status reads
+    assert re.search(r"^learning cycle 1 \(recorded in .*few\.state\.json\)$", out, re.MULTILINE)
+    code, status, _ = cli(capsys, "status", "--db", str(db), "--prompts-repo", str(repo))
+    assert code == 0 and re.search(r"^learning cycles:\s+1 ", status, re.MULTILINE)

@@ -76,7 +76,8 @@ def test_embedded_meta_agent_learns_from_the_runs_it_recorded(tmp_path: Path, pr
         history = agent.get_guideline_history()
         assert history[-1]["version"] == commit["version"] and history[-1]["commit"] == commit["commit"]
         assert set(history[-1]["patterns_applied"]) == {g["pattern_id"] for g in result["guidelines_applied"]}
-        assert set(history[-1]) == {"agent_type", "version", "patterns_applied", "commit", "date"}
+        assert set(history[-1]) == {"agent_type", "version", "patterns_applied", "commit", "date", "state", "why"}
+        assert history[-1]["state"] == "candidate"
 
 
 @pytest.fixture()
