@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from analyzers.errors import PromptsRepoError
 from analyzers.guidelines.compare import VersionStats
 from analyzers.guidelines.messages import rejection_message
 from analyzers.guidelines.prompt_file import PromptFile, stable_tag, tag_name, validate_agent_name
@@ -159,8 +160,6 @@ def apply_decision(repo: PromptsRepo, rollout: Rollout, decision: RolloutDecisio
     assert candidate is not None and stable is not None and rollout.stable_commit is not None
     repo.check_writable()
     if repo.head() != rollout.head_commit:
-        from analyzers.errors import PromptsRepoError
-
         raise PromptsRepoError(f"branch {repo.branch!r} moved while the cycle decided; nothing was written; run again")
     agent = rollout.agent
     if decision.action == "promote":
@@ -190,6 +189,4 @@ def apply_decision(repo: PromptsRepo, rollout: Rollout, decision: RolloutDecisio
 
 
 def _with(decision: RolloutDecision, **changes: Any) -> RolloutDecision:
-    from dataclasses import replace
-
     return replace(decision, **changes)
