@@ -29,9 +29,29 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+#: Modules of the ``analyzer`` extra: ``pip install otel-meta`` alone (what an agent needs) lacks them.
+_ANALYZER_EXTRA_MODULES = (
+    "numpy", "scipy", "sklearn", "threadpoolctl", "yaml", "openai", "grpc", "google.protobuf",
+    "opentelemetry.proto",
+)
+
+
+def missing_extra_hint(exc: ModuleNotFoundError) -> str | None:
+    """The one-line hint for a module of the ``analyzer`` extra that is not installed, else ``None``."""
+    name = exc.name or ""
+    if not any(name == module or name.startswith(f"{module}.") for module in _ANALYZER_EXTRA_MODULES):
+        return None
+    return f"the analyzer needs the 'analyzer' extra (module {name!r} is missing): pip install 'otel-meta[analyzer]'"
+
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'analyzers' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        hint = missing_extra_hint(exc)
+        if hint is None:
+            raise
+        raise ModuleNotFoundError(hint, name=exc.name) from None

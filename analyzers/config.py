@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | ``META_AGENT_CONFIG_FILE`` | YAML file with ``MetaAgentConfig`` fields (``--config`` wins) | none |
 | ``META_AGENT_STATE_FILE`` | the MetaAgent's state file (JSON) | ``<db stem>.state.json`` next to the store |
-| ``META_AGENT_LOG_LEVEL`` | DEBUG, INFO, WARNING or ERROR (``--log-level`` wins) | INFO |
+| ``META_AGENT_LOG_LEVEL`` | DEBUG, INFO, WARNING or ERROR (``--log-level`` wins) | the caller's (the CLI: WARNING, INFO for ``serve``) |
 | ``OTEL_META_JUDGE_MODEL`` | the LLM judge's model name | none (heuristic judge) |
 | ``OTEL_META_JUDGE_BASE_URL`` | the judge's OpenAI-compatible base URL (``.../v1``) | none (heuristic judge) |
 | ``OTEL_META_JUDGE_API_KEY`` | the judge's API key | ``OPENAI_API_KEY`` |
@@ -27,14 +27,14 @@ def _get(name: str) -> str | None:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def log_level(flag: str | None = None) -> str:
-    """``flag`` (``--log-level``), else ``META_AGENT_LOG_LEVEL``, else INFO; upper-cased.
+def log_level(flag: str | None = None, default: str = "INFO") -> str:
+    """``flag`` (``--log-level``), else ``META_AGENT_LOG_LEVEL``, else ``default``; upper-cased.
 
     Raises ``ValueError`` naming the source and the allowed levels when the value is not one of
     DEBUG, INFO, WARNING or ERROR.
     """
     source, value = ("--log-level", flag) if flag else ("META_AGENT_LOG_LEVEL", _get("META_AGENT_LOG_LEVEL"))
-    level = (value or "INFO").upper()
+    level = (value or default).upper()
     if level not in LOG_LEVELS:
         raise ValueError(f"{source} must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
     return level

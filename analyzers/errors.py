@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def closest_first(name: str, known: Iterable[str]) -> list[str]:
+    """``known`` sorted for an error message: the names most like ``name`` first (a typo's intended name
+    leads), then the rest alphabetically."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(name, names, n=len(names), cutoff=0.5)
+    return close + [n for n in names if n not in close]
+
+
+def _listing(name: str, known: Iterable[str]) -> str:
+    return ", ".join(closest_first(name, known)) or "none"
+
 
 class OtelMetaError(Exception):
     """Base class of every error ``analyzers`` raises on purpose."""
@@ -13,6 +28,10 @@ class StoreError(OtelMetaError):
 
 class OverloadedError(StoreError):
     """The write queue is full; retry later (HTTP 503 / gRPC UNAVAILABLE)."""
+
+
+class ListenError(OtelMetaError):
+    """A receiver port cannot be bound (already in use, not permitted, or an address not on this host)."""
 
 
 class MalformedPayloadError(OtelMetaError):
@@ -29,6 +48,21 @@ class InvalidAgentNameError(OtelMetaError, ValueError):
 
 class UnknownAgentError(OtelMetaError, LookupError):
     """No runs or prompt file exist for the agent named."""
+
+    @classmethod
+    def naming(cls, agent: str, known: Iterable[str]) -> UnknownAgentError:
+        """``no runs of agent 'x' in the store; agents with runs: <closest first>``."""
+        return cls(f"no runs of agent {agent!r} in the store; agents with runs: {_listing(agent, known)}")
+
+
+class UnknownVersionError(OtelMetaError, LookupError):
+    """No runs exist for the prompt version named."""
+
+    @classmethod
+    def naming(cls, agent: str, version: str, known: Iterable[str]) -> UnknownVersionError:
+        """``no runs of agent 'a' at prompt version 'v'; versions with runs: <closest first>``."""
+        return cls(f"no runs of agent {agent!r} at prompt version {version!r}; "
+                   f"versions with runs: {_listing(version, known)}")
 
 
 class PromptsRepoError(OtelMetaError):

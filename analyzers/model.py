@@ -14,6 +14,11 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 StepKind = Literal["tool", "thinking", "llm"]
+#: Where a run's outcome came from: the agent's own spans (``otel_meta.outcome`` or an agent span that
+#: ended in error), ``POST /api/runs/{trace_id}/outcome``, or an evaluator's ``gen_ai.evaluation.result``
+#: mapped to success/failure by the outcome rule. Precedence: api > span > evaluation.
+OutcomeSource = Literal["span", "api", "evaluation"]
+OUTCOME_SOURCES: tuple[OutcomeSource, ...] = ("api", "span", "evaluation")
 PatternType = Literal[
     "success_pattern",
     "failure_pattern",
@@ -81,6 +86,24 @@ class SpanRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class EvaluationRecord:
+    """One ``gen_ai.evaluation.result`` from an evaluator: a span event or an OTLP log record.
+
+    ``span_id`` is the span it is parented to (``None`` when the record names only the trace); the
+    score and label are as the evaluator sent them. ``attributes`` keeps every attribute whole.
+    """
+
+    trace_id: str
+    span_id: str | None
+    name: str
+    score_value: float | None
+    score_label: str | None
+    explanation: str | None
+    time_unix_nano: int
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One step of a run: a tool call, a thinking step, or an LLM call.
 
@@ -113,8 +136,9 @@ class Step:
 class Run:
     """One agent run (one trace), assembled from its spans.
 
-    ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet). ``complete`` is
-    ``False`` while the trace's root span has not arrived (a pending run).
+    ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet), and
+    ``outcome_source`` says where it came from (``OutcomeSource``; ``None`` while unknown). ``complete``
+    is ``False`` while the trace's root span has not arrived (a pending run).
     """
 
     trace_id: str
@@ -128,6 +152,7 @@ class Run:
     problem_id: str | None = None
     request_id: str | None = None
     complete: bool = True
+    outcome_source: OutcomeSource | None = None
 
     @property
     def started_at(self) -> str:
@@ -148,6 +173,7 @@ class Run:
             "trace_id": self.trace_id,
             "agent": self.agent,
             "outcome": self.outcome_label,
+            "outcome_source": self.outcome_source,
             "prompt_version": self.prompt_version,
             "started_at": self.started_at,
             "duration_ms": round(self.duration_ms, 3),
@@ -169,6 +195,12 @@ class Pattern:
     runs. ``measures`` holds the kind's other figures (a latency p95, a
     run-length fence, ...). ``evidence`` holds up to 10 trace ids. ``tools`` depends on the type (see
     ``analyzers.mining``).
+
+    ``effect`` is the difference in success rate the pattern makes (with minus without; within tasks
+    when ``scope`` is ``"within_task"``, pooled across tasks when ``"pooled"``), ``effect_low`` and
+    ``effect_high`` its 90% interval, ``tasks`` the number of tasks the within-task comparison used;
+    ``None``/empty for a latency hot spot. ``task_confounded``: the pooled effect is not supported within
+    tasks. ``withheld``: why no guideline may be written from the pattern (empty: one may).
     """
 
     id: str
@@ -186,6 +218,13 @@ class Pattern:
     unit: Literal["runs", "calls"] = "runs"
     measures: Mapping[str, float] = field(default_factory=dict)
     comparison_rate: float | None = None
+    effect: float | None = None
+    effect_low: float | None = None
+    effect_high: float | None = None
+    scope: str = ""
+    tasks: int = 0
+    task_confounded: bool = False
+    withheld: str = ""
 
     @property
     def compared_rate(self) -> float:
@@ -207,6 +246,14 @@ class Pattern:
             "baseline_success_rate": round(self.baseline_success_rate, 4),
             "comparison_rate": round(self.compared_rate, 4),
             "measures": {k: round(v, 4) for k, v in self.measures.items()},
+            "effect": None if self.effect is None else round(self.effect, 4),
+            "effect_interval": None
+            if self.effect_low is None or self.effect_high is None
+            else [round(self.effect_low, 4), round(self.effect_high, 4)],
+            "scope": self.scope,
+            "tasks": self.tasks,
+            "task_confounded": self.task_confounded,
+            "withheld": self.withheld,
             "evidence": list(self.evidence),
             "recommendations": list(self.recommendations),
         }

@@ -8,9 +8,9 @@
    stable version for the rest), then one learning cycle (``otel-meta learn``, default settings) that
    promotes, rejects or keeps waiting on the candidate and may commit a new one;
 4. from round ``--teammate-round`` on, once learning has improved the stable version, a teammate adds a
-   plausible-looking guideline to it by hand and commits it as a candidate ("Avoid get_pods ->
-   get_logs": it keeps the agent from reading the logs that tell the fault, so it really hurts); the
-   rollout catches and rejects it;
+   plausible-looking rule of thumb to it by hand and commits it as a candidate ("Avoid get_logs", "Avoid
+   get_pods -> get_logs": it keeps the agent from reading the logs that tell the fault, so it really
+   hurts); the rollout catches and rejects it;
 5. prints the success rate per prompt version (``otel-meta compare``), each version's state
    (``otel-meta history``), the cycles (``otel-meta status``), what the guard did, the final prompt and
    where to look next, and writes ``report.html`` (``otel-meta report``).
@@ -97,6 +97,14 @@ def _run(args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | 
     return proc.stdout
 
 
+def _runnable(script: Path) -> str:
+    """``script`` as a user types it here: relative to the current directory when inside it."""
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _otel_meta(*args: str) -> str:
     return _run([*OTEL_META, *args])
 
@@ -143,9 +151,14 @@ def _agent_env(base_url: str) -> dict[str, str]:
     return env
 
 
-#: The teammate's guideline: plausible, and harmful in this world (the logs after get_pods tell the fault).
-TEAMMATE_LINE = ("Avoid get_pods -> get_logs: do not open the logs straight from the pod list, narrow the "
-                 "service down first (a teammate's rule of thumb, not mined from runs)")
+#: The teammate's rule of thumb, in two lines: plausible, and harmful in this world (the logs, read
+#: right after get_pods, are what tell the fault).
+TEAMMATE_LINES = (
+    "Avoid get_logs: the logs are noisy, read the pod status and the metrics instead "
+    "(a teammate's rule of thumb, not mined from runs)",
+    "Avoid get_pods -> get_logs: do not open the logs straight from the pod list "
+    "(a teammate's rule of thumb, not mined from runs)",
+)
 TEAMMATE_PATTERN_ID = "teammate-rule-1"
 
 
@@ -160,8 +173,8 @@ def _teammate_commits_a_guideline(repo: Path) -> str:
     prompts = PromptsRepo(repo)
     stable = prompts.require(AGENT, stable_tag(AGENT))
     version = next_version(prompts, AGENT, stable.version)
-    line = Guideline(TEAMMATE_LINE, TEAMMATE_PATTERN_ID, "", 0.0, 0)
-    edited = stable.with_changes(version=version, guidelines=(*stable.guidelines, line), candidate_fraction=0.5)
+    lines = tuple(Guideline(text, f"teammate-rule-{i}", "", 0.0, 0) for i, text in enumerate(TEAMMATE_LINES, 1))
+    edited = stable.with_changes(version=version, guidelines=(*stable.guidelines, *lines), candidate_fraction=0.5)
     (repo / edited.filename).write_bytes(edited.dump())
     env = dict(os.environ, GIT_AUTHOR_NAME="A teammate", GIT_AUTHOR_EMAIL="teammate@example.org",
                GIT_COMMITTER_NAME="A teammate", GIT_COMMITTER_EMAIL="teammate@example.org")
@@ -235,10 +248,11 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
                     and stable != "1.0.0"):
                 withdrawn = f" (candidate v{candidate} is withdrawn)" if candidate else ""
                 teammate_version = _teammate_commits_a_guideline(repo)
-                echo(f"-- a teammate adds a line to the stable v{stable} by hand and commits it on main as "
-                     f"v{teammate_version}, a candidate for 50% of runs{withdrawn}: \"{TEAMMATE_LINE}\". It looks "
-                     "plausible, but in this simulated world the logs right after get_pods are what tell the "
-                     "fault, and the agent obeys its guidelines: it hurts, and the rollout should catch it.")
+                rule = " / ".join(f'"{line}"' for line in TEAMMATE_LINES)
+                echo(f"-- a teammate adds a rule of thumb to the stable v{stable} by hand and commits it on main as "
+                     f"v{teammate_version}, a candidate for 50% of runs{withdrawn}: {rule}. It looks plausible, "
+                     "but in this simulated world the logs read right after get_pods are what tell the fault, "
+                     "and the agent obeys its guidelines: it hurts, and the rollout should catch it.")
                 stable, candidate = _served(repo)
             line = _run([sys.executable, "-m", "examples.sre_agent", "--prompts-repo", str(repo),
                          "--episodes", str(config.episodes), "--seed", str(config.seed), "--round", str(r)],
@@ -293,18 +307,20 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
     echo(f"  prompts repo: {repo}")
     from analyzers.cli import _COMMANDS
 
+    # the console script next to this interpreter, so each line runs as printed without activating a venv
+    cli = _runnable(Path(sys.executable).parent / "otel-meta")
     commands = [
-        f"otel-meta serve --db {db}                       # the analyzer again, REST on :4318",
-        f"otel-meta runs --db {db} --agent {AGENT}",
-        f"otel-meta compare --db {db} --agent {AGENT}",
-        f"otel-meta history --prompts-repo {repo} --agent {AGENT}",
-        f"otel-meta diff --prompts-repo {repo} --agent {AGENT} 1.0.0 {final_stable.version}",
-        f"otel-meta report --db {db} --prompts-repo {repo} --agent {AGENT} --output report.html",
-        f"otel-meta rollback --prompts-repo {repo} --agent {AGENT} --to 1.0.0",
-        f"otel-meta learn --db {db} --prompts-repo {repo}",
+        f"{cli} serve --db {db}                       # the analyzer again, REST on :4318",
+        f"{cli} runs --db {db} --agent {AGENT}",
+        f"{cli} compare --db {db} --agent {AGENT}",
+        f"{cli} history --prompts-repo {repo} --agent {AGENT}",
+        f"{cli} diff --prompts-repo {repo} --agent {AGENT} 1.0.0 {final_stable.version}",
+        f"{cli} report --db {db} --prompts-repo {repo} --agent {AGENT} --output report.html",
+        f"{cli} rollback --prompts-repo {repo} --agent {AGENT} --to 1.0.0",
+        f"{cli} learn --db {db} --prompts-repo {repo}",
     ]
     if "patterns" in _COMMANDS:
-        commands.insert(2, f"otel-meta patterns --db {db} --agent {AGENT}")
+        commands.insert(2, f"{cli} patterns --db {db} --agent {AGENT}")
     for command in commands:
         echo(f"  {command}")
     echo(f"(demo finished in {time.monotonic() - started:.0f}s)")

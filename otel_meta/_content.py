@@ -47,10 +47,12 @@ class ContentPolicy:
     max_length: int = 4096
 
     def text(self, value: str) -> str:
-        """Redact and truncate one text value. A raising hook propagates (the caller guards it)."""
+        """Redact and truncate one text value. A raising hook propagates (the caller guards it); a hook
+        that returns ``None`` drops the text (``[REDACTED]``), never the string ``"None"``."""
         text = redact_secrets(value)
         if self.redaction_hook is not None:
-            text = str(self.redaction_hook(text))
+            hooked = self.redaction_hook(text)
+            text = REDACTED if hooked is None else safe_str(hooked)
         if len(text) > self.max_length:
             marker = f"…[truncated {len(text) - self.max_length} chars]"
             text = text[: max(0, self.max_length - len(marker))] + marker

@@ -42,7 +42,7 @@ class _ToolStep:
         self.fn = fn
         self.name = name
         self.span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
-        self.attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name}
+        self.attributes = _spans.tool_attributes(name)
         self._signature: inspect.Signature | None = None
 
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Context] | None:
@@ -81,6 +81,8 @@ class _ToolStep:
     def end_error(self, span: Any, exc: BaseException) -> None:
         try:
             _spans.set_error(span, _spans.error_type_of(exc))
+            policy = _runtime.STATE.policy
+            _spans.record_exception(span, exc, policy.text(safe_str(exc)) if policy.mode.enabled else None)
         except Exception as err:  # noqa: BLE001
             internal_error("tool.error", err)
         finally:
@@ -290,7 +292,7 @@ def thinking(reasoning: str, tool_choice: str | None = None, justification: str 
     and (content capture on) the reasoning text and justification."""
     try:
         frame = _runtime.current_agent()
-        text = safe_str(reasoning)
+        text = "" if reasoning is None else safe_str(reasoning)
         policy = _runtime.policy()
         capture = policy.mode.enabled
         _spans.record_thinking(

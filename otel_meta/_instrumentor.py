@@ -10,14 +10,26 @@ patched.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Any
 
 from otel_meta import _setup
 
+_log = logging.getLogger(__name__)
+#: The keywords ``instrument()`` takes; every other one (``meter_provider``, ``logger_provider``,
+#: ``event_logger_provider``, ``schema_url``, ``skip_dep_check``, ...) is one that ``BaseInstrumentor``
+#: callers pass to every instrumentor, and otel-meta has no use for it.
+_INSTRUMENT_KEYWORDS = frozenset({"tracer_provider", "capture_content", "redaction_hook", "max_content_length"})
+
 
 class OtelMetaInstrumentor:
-    """``OtelMetaInstrumentor().instrument(tracer_provider=..., capture_content=...)``; idempotent."""
+    """``OtelMetaInstrumentor().instrument(tracer_provider=..., capture_content=...)``; idempotent.
+
+    Accepts the keywords every ``BaseInstrumentor`` accepts (``meter_provider``, ``logger_provider``,
+    ``event_logger_provider``, ``schema_url``, ``skip_dep_check``, ...) and ignores those it does not use:
+    otel-meta records no metrics or log records.
+    """
 
     _instance: OtelMetaInstrumentor | None = None
 
@@ -34,8 +46,10 @@ class OtelMetaInstrumentor:
         return _setup.is_instrumented()
 
     def instrument(self, **kwargs: Any) -> None:
-        kwargs.pop("skip_dep_check", None)
-        _setup.instrument(**kwargs)
+        ignored = sorted(k for k in kwargs if k not in _INSTRUMENT_KEYWORDS)
+        if ignored:
+            _log.debug("otel-meta ignores the instrumentor keywords %s", ", ".join(ignored))
+        _setup.instrument(**{k: v for k, v in kwargs.items() if k in _INSTRUMENT_KEYWORDS})
 
     def uninstrument(self, **kwargs: Any) -> None:
         _setup.uninstrument()

@@ -50,7 +50,7 @@ def collect_agent_trace(trace_id: str, agent_type: AgentType | str,
     try:
         agent = agent_name(agent_type)
         span = _spans.start_agent_span(_runtime.tracer(), agent, problem=problem_context,
-                                       request_id=str(trace_id))
+                                       request_id=None if trace_id is None else safe_str(trace_id))
         _runtime.stamp_prompt(span, _runtime.active_prompt(agent))
         with _lock:
             _runs[str(trace_id)] = _RecordedRun(agent, span, trace.set_span_in_context(span))
@@ -91,7 +91,7 @@ def add_thinking_step(trace_id: str, reasoning: str, tool_choice: str | None = N
         run = _run(str(trace_id), "add_thinking_step")
         if run is None:
             return
-        text = safe_str(reasoning)
+        text = "" if reasoning is None else safe_str(reasoning)
         policy = _runtime.policy()
         capture = policy.mode.enabled
         _spans.record_thinking(

@@ -66,13 +66,19 @@ def start_tool_span(
     start_time: int | None = None,
 ) -> Span:
     """Start ``execute_tool {tool}`` (INTERNAL). ``arguments`` is the captured JSON, if any."""
-    attributes: dict[str, str] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: tool}
+    attributes: dict[str, str] = tool_attributes(tool)
     if call_id is not None:
         attributes[sc.GEN_AI_TOOL_CALL_ID] = call_id
     if arguments is not None:
         attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = arguments
     return tracer.start_span(f"{sc.OP_EXECUTE_TOOL} {tool}", context=context, kind=SpanKind.INTERNAL,
                              attributes=attributes, start_time=start_time)
+
+
+def tool_attributes(tool: str) -> dict[str, str]:
+    """The attributes an ``execute_tool`` span starts with (a function tool, called by the agent's code)."""
+    return {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: tool,
+            sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION}
 
 
 def set_tool_result(span: Span, result: str) -> None:
@@ -186,13 +192,27 @@ def set_error(span: Span, error_type: str) -> None:
     span.set_status(Status(StatusCode.ERROR, error_type))
 
 
+def record_exception(span: Span, exc: BaseException, message: str | None = None) -> None:
+    """Add the conventions' ``exception`` span event: ``exception.type`` (module-qualified, as the SDK's
+    ``record_exception`` writes it) and, only when given, ``exception.message``. No stack trace: an
+    exception's message and frames can carry content, so the caller passes the message only with content
+    capture on (redacted and truncated)."""
+    kind = type(exc)
+    module = kind.__module__
+    attributes = {sc.EXCEPTION_TYPE: f"{module}.{kind.__qualname__}" if module and module != "builtins"
+                  else kind.__qualname__}
+    if message is not None:
+        attributes[sc.EXCEPTION_MESSAGE] = message
+    span.add_event(sc.EXCEPTION_EVENT, attributes)
+
+
 def error_type_of(exc: BaseException) -> str:
     """The ``error.type`` of an exception: its class's qualified name."""
     return type(exc).__qualname__
 
 
 __all__: Sequence[str] = (
-    "LlmResult", "add_inference_details", "error_type_of", "record_thinking", "set_error",
+    "LlmResult", "add_inference_details", "error_type_of", "record_exception", "record_thinking", "set_error",
     "set_llm_result", "set_outcome", "set_tool_result", "start_agent_span", "start_llm_span",
-    "start_tool_span",
+    "start_tool_span", "tool_attributes",
 )

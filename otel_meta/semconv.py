@@ -2,7 +2,7 @@
 
 Nothing else in the project spells an attribute name: the instrumentation writes these constants and the
 analyzer reads them. The GenAI names follow the OpenTelemetry GenAI semantic conventions (status
-"Development"), as published in the ``semantic-conventions-genai`` repository on the date below, on top
+"Development"), as released in the ``semantic-conventions-genai`` repository (version below), on top
 of the core semantic conventions version below. otel-meta's own names live under ``otel_meta.``.
 
 The second half of the module lists the names other instrumentations use (OpenInference, OpenLLMetry and
@@ -13,12 +13,25 @@ from __future__ import annotations
 
 from typing import Final
 
-#: The GenAI conventions this module follows (the repository moved out of the core conventions).
-GENAI_CONVENTIONS_VERSION: Final = "semantic-conventions-genai main @ 2026-11"
-#: The core semantic conventions version (``error.type``, ``server.*``, ``exception.*``).
-CORE_CONVENTIONS_VERSION: Final = "1.41.1"
+#: The GenAI conventions this module follows: the first standalone release of
+#: github.com/open-telemetry/semantic-conventions-genai (v0.1.0). What otel-meta's spans do about it:
+#: - agent runs are ``invoke_agent {agent}`` INTERNAL spans (``gen_ai.invoke_agent.internal``, into which
+#:   0.1.0 merged ``invoke_workflow``); otel-meta writes no ``gen_ai.agent.id`` there (0.1.0 removed it)
+#:   and no ``gen_ai.provider.name`` (required there, but a hand-written agent's decorator does not know
+#:   which provider the agent calls; its LLM spans carry it);
+#: - tool calls are ``execute_tool {tool}`` INTERNAL spans with ``gen_ai.tool.name``, ``gen_ai.tool.type``
+#:   (``function``), ``gen_ai.tool.call.id`` when known, ``error.type`` + status ERROR on failure and an
+#:   ``exception`` span event (``exception.type``; ``exception.message`` only with content capture on);
+#: - thinking steps are otel-meta's own ``think`` operation: the conventions' ``plan`` span is for a
+#:   planning phase an instrumentation can tell apart from reasoning, which ``thinking()`` does not claim;
+#:   the analyzer reads both as thinking steps;
+#: - LLM calls are ``chat {model}`` CLIENT spans (``gen_ai.inference.client``, the OpenAI refinement).
+GENAI_CONVENTIONS_VERSION: Final = "0.1.0"
+#: The core semantic conventions version GenAI 0.1.0 depends on (``error.type``, ``server.*``,
+#: ``exception.*``).
+CORE_CONVENTIONS_VERSION: Final = "1.45.0"
 #: The schema URL passed to ``get_tracer``.
-SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.41.1"
+SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.45.0"
 
 # --- gen_ai.* (OpenTelemetry GenAI semantic conventions) ---------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"

@@ -1,8 +1,10 @@
 """REST route for mined patterns.
 
 - ``GET /api/patterns?agent=&min_confidence=``: mines the store's runs now and returns the patterns
-  as a JSON list of ``Pattern.to_json()`` (the ``otel-meta patterns --json`` shape), most confident
-  first per agent; 404 for an agent without runs, 400 for a bad ``min_confidence``.
+  as a JSON list of ``Pattern.to_json()`` plus ``finding`` (the id of the finding's lead pattern; the
+  ``otel-meta patterns --json`` shape), one finding after another (``analyzers.mining.group_findings``:
+  most confident first, then by effect); task-confounded patterns are included with that label;
+  404 for an agent without runs, 400 for a bad ``min_confidence``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _min_confidence(request: Request) -> float:
 
 
 def list_patterns(request: Request, context: ServiceContext) -> Response:
-    from analyzers.mining import mine_store
+    from analyzers.mining import group_findings, mine_store
 
     agent = request.query_value("agent")
     min_confidence = _min_confidence(request)
@@ -38,7 +40,7 @@ def list_patterns(request: Request, context: ServiceContext) -> Response:
         patterns = mine_store(context.store, agent, min_confidence=min_confidence)
     except UnknownAgentError as exc:
         raise HttpError(404, str(exc)) from None
-    return json_response([p.to_json() for p in patterns])
+    return json_response([dict(p.to_json(), finding=f.lead.id) for f in group_findings(patterns) for p in f.patterns])
 
 
 def routes() -> list[Route]:

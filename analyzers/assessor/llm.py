@@ -209,7 +209,10 @@ def ask(config: JudgeConfig, user_prompt: str) -> LlmAnswer:
             "on_error='heuristic' (OTEL_META_JUDGE_ON_ERROR=heuristic) to fall back to the heuristic judge."
         ) from exc
     except openai.APIError as exc:
-        raise JudgeError(f"{where} could not be reached: {exc}. Check OTEL_META_JUDGE_BASE_URL.") from exc
+        raise JudgeError(
+            f"{where} could not be reached ({str(exc).rstrip('.')}); check the judge's base URL (--judge-base-url, "
+            "judge_base_url in the config file, or OTEL_META_JUDGE_BASE_URL) and that the server is up"
+        ) from exc
     finally:
         client.close()
     if not completion.choices:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.errors import UnknownAgentError, UnknownVersionError
     from analyzers.guidelines import compare_versions
+    from analyzers.guidelines.compare import version_stats
     from analyzers.store.sqlite import SqliteStore
 
     if len(args.versions) not in (0, 2):
@@ -34,21 +36,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     v1, v2 = (v.removeprefix("v") for v in args.versions) if args.versions else (None, None)
     with SqliteStore(args.db) as store:
-        result = compare_versions(store.iter_runs(args.agent), args.agent, v1, v2)
+        if args.agent not in (agents := store.agents()):
+            raise UnknownAgentError.naming(args.agent, agents)
+        runs = list(store.iter_runs(args.agent))
+    known = {s.version for s in version_stats(runs) if s.version is not None}
+    for version in (v1, v2):
+        if version is not None and version not in known:
+            raise UnknownVersionError.naming(args.agent, version, known)
+    result = compare_versions(runs, args.agent, v1, v2)
     if args.json:
         print_json(result.to_json())
         return 0
     if not result.versions:
-        print(f"{args.agent}: no runs with a known outcome")
+        print(inert(f"{args.agent}: no runs with a known outcome"))
         return 0
     print(f"{'VERSION':12}  {'RUNS':>6}  {'SUCCESS':>8}  95% CI (Wilson)")
     for v in result.versions:
         low, high = v.interval
-        print(f"{v.version or '-':12}  {v.runs:6d}  {v.success_rate:8.1%}  [{low:.1%}, {high:.1%}]")
+        print(inert(f"{v.version or '-':12}  {v.runs:6d}  {v.success_rate:8.1%}  [{low:.1%}, {high:.1%}]"))
     for d in result.differences:
         verdict = "significant" if d.significant else "not significant"
-        print(
+        print(inert(
             f"{d.older or '-'} -> {d.newer or '-'}: p = {d.p_value:.4f} "
             f"(Fisher's exact test, two-sided), {verdict} at alpha {result.alpha}"
-        )
+        ))
     return 0

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail
+from analyzers.cli._console import fail, inert
 from analyzers.errors import OtelMetaError
 
 
@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
         text = version_diff(PromptsRepo(args.prompts_repo), args.agent, args.v1, args.v2)
     except OtelMetaError as exc:
         return fail("diff", exc)
-    sys.stdout.write(text or "no difference\n")
+    sys.stdout.write("".join(f"{inert(line)}\n" for line in text.splitlines()) if text else "no difference\n")
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json
+from analyzers.cli._console import fail, inert, print_json
 from analyzers.errors import OtelMetaError
 
 
@@ -39,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{'VERSION':10}  {'STATE':11}  {'COMMIT':12}  {'DATE':25}  SUBJECT")
     for e in entries:
-        print(f"{e.version:10}  {e.state:11}  {e.commit[:12]}  {e.date:25}  {e.subject}")
+        print(inert(f"{e.version:10}  {e.state:11}  {e.commit[:12]}  {e.date:25}  {e.subject}"))
     return 0

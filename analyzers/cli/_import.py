@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail
+from analyzers.cli._console import fail, inert
 
 _SOURCES = {
     "tau-bench": ("FILE", "a τ-bench historical_trajectories/*.json file"),
@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
             summary = export_runs(runs, StoreSpanExporter(store), service_name=service)
         target = str(args.db)
     outcomes = [r.outcome for r in runs]
-    print(f"imported {summary.runs} runs of {runs[0].agent if runs else '-'} "
-          f"({sum(o is True for o in outcomes)} successes, {sum(o is False for o in outcomes)} failures) "
-          f"as {summary.spans} spans into {target}")
+    print(inert(f"imported {summary.runs} runs of {runs[0].agent if runs else '-'} "
+                f"({sum(o is True for o in outcomes)} successes, {sum(o is False for o in outcomes)} failures) "
+                f"as {summary.spans} spans into {target}"))
     if summary.failed_spans:
         print(f"otel-meta import: {summary.failed_spans} spans were not accepted by {target} "
               "(see the log above)", file=sys.stderr)

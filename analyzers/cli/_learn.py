@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
 from analyzers.errors import OtelMetaError
 
 
@@ -17,10 +17,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "learn",
         help="mine runs and write guidelines (one cycle)",
-        description="One learning cycle: for each agent with enough runs with a known outcome, decide "
-        "the candidate version out beside the stable one (promote, reject or wait), mine patterns and "
-        "commit the guideline changes to the prompts repo as a new candidate. The cycle is added to the "
-        "state file that `otel-meta status` reads.",
+        description="One learning cycle: for each agent added to the prompts repo (otel-meta prompts "
+        "add-agent) with enough runs with a known outcome, decide the candidate version out beside the "
+        "stable one (promote, reject or wait), mine patterns and commit the guideline changes as a new "
+        "candidate. Agents with runs but no prompt file are listed with the command that adds them. The "
+        "cycle is added to the state file that `otel-meta status` reads.",
     )
     parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
@@ -60,6 +61,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
+    from analyzers.errors import UnknownAgentError
+    from analyzers.guidelines import PromptsRepo
     from analyzers.guidelines.prompt_file import validate_agent_name
     from analyzers.orchestrator.cycle import run_cycle
     from analyzers.orchestrator.record import record_cycle
@@ -79,34 +82,47 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         rewriter = _rewriter(args)
         started = time.time()
+        repo = PromptsRepo(args.prompts_repo)
         with SqliteStore(args.db) as store:
+            in_store = store.agents()
+            for agent in args.agent or ():
+                if agent not in in_store:
+                    raise UnknownAgentError.naming(agent, in_store)
+            # only agents a person added get guidelines: a prompt file is never invented for the others
+            # (names that cannot have a file go on to the cycle, which says why it skips them)
+            added = set(repo.agents())
+            wanted = sorted(set(args.agent or in_store))
+            not_added = [a for a in wanted if a not in added and _valid_name(a)]
             report = run_cycle(
                 store,
-                args.prompts_repo,
-                agents=args.agent,
+                repo,
+                agents=[a for a in wanted if a not in not_added],
                 min_traces=args.min_traces,
                 confidence_threshold=args.confidence_threshold,
                 auto_update=not args.no_auto_update,
                 backup_original=not args.no_backup,
                 auto_rollback=args.auto_rollback,
                 rewrite=rewriter,
-                progress=lambda line: print(line, file=sys.stderr, flush=True),
+                progress=lambda line: print(inert(line), file=sys.stderr, flush=True),
                 rollout=config.rollout(),
             )
             state, _ = record_cycle(config.resolved_state_file(), report, store, config.to_json(), started=started)
     except (OtelMetaError, ValueError) as exc:
         return fail("learn", exc)
     if args.json:
-        print(report.to_json_text())
+        print_json({**report.to_json(), "not_added": not_added})
         return 0
-    if not report.agents:
+    if not report.agents and not not_added:
         print("no agents with runs")
+    for agent in not_added:
+        print(inert(f"{agent}: not in the prompts repo, so no guidelines; add it with: otel-meta prompts "
+                    f"add-agent {args.prompts_repo} {agent} --base-prompt-file FILE"))
     for a in report.agents:
         if a.skipped:
-            print(f"{a.agent}: skipped ({a.skipped})")
+            print(inert(f"{a.agent}: skipped ({a.skipped})"))
             continue
         if a.rollout:
-            print(f"{a.agent}: candidate v{a.rollout.candidate.version}: {a.rollout.action}: {a.rollout.reason}")
+            print(inert(f"{a.agent}: candidate v{a.rollout.candidate.version}: {a.rollout.action}: {a.rollout.reason}"))
             if a.rollout.action == "wait":
                 continue
         where = a.tag or a.branch or ""
@@ -115,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             if a.commit
             else f"v{a.version}, no change"
         )
-        print(f"{a.agent}: {a.runs_analysed} runs, {a.patterns_found} patterns -> {done}")
+        print(inert(f"{a.agent}: {a.runs_analysed} runs, {a.patterns_found} patterns -> {done}"))
         if a.rollback:
             print(
                 f"  rolled back v{a.rollback.from_version} to v{a.rollback.to_version} "
@@ -123,14 +139,24 @@ def run(args: argparse.Namespace) -> int:
             )
         for sign, changes in (("+", a.applied), ("-", a.retired)):
             for c in changes:
-                print(
+                print(inert(
                     f"  {sign} {c.pattern_type} {c.pattern_id}: confidence {c.confidence:.2f}, "
                     f"support {c.support}" + (f" ({c.reason})" if sign == "-" else "")
-                )
+                ))
         if a.commit and a.text_source:
             print(f"  guideline text: {'LLM rewrite' if a.text_source == 'llm' else 'templates'}")
     print(f"learning cycle {state.learning_cycles} (recorded in {config.resolved_state_file()})")
     return 0
+
+
+def _valid_name(agent: str) -> bool:
+    from analyzers.guidelines.prompt_file import validate_agent_name
+
+    try:
+        validate_agent_name(agent)
+    except OtelMetaError:
+        return False
+    return True
 
 
 def _rewriter(args: argparse.Namespace) -> Any:

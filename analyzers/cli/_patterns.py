@@ -6,28 +6,32 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
+from analyzers.model import Pattern
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "patterns",
         help="mine the stored runs and print the patterns",
-        description="Mine the runs in a store (no prompts repository needed) and print the patterns, "
-        "most confident first. Confidence is one minus a weighted-Holm-adjusted one-sided p-value "
+        description="Mine the runs in a store (no prompts repository needed) and print the findings, "
+        "most confident first, then by effect: one block per finding (the patterns that say one thing). "
+        "Confidence is one minus a weighted-Holm-adjusted one-sided p-value of no effect, within tasks "
+        "when the runs repeat tasks; the effect is the difference in success rate with its 90% interval "
         "(see docs/mining.md).",
     )
     parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
     parser.add_argument("--agent", default=None, help="only this agent (default: every agent)")
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
                         help="only patterns with confidence >= X (0..1, default 0)")
-    parser.add_argument("--json", action="store_true", help="print JSON (a list of patterns)")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON (a list of patterns, one finding after another; each names its finding)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analyzers.errors import UnknownAgentError
-    from analyzers.mining import mine_store
+    from analyzers.mining import group_findings, mine_store
     from analyzers.store.sqlite import SqliteStore
 
     if store_missing("patterns", args.db, f" (import runs or start 'otel-meta serve --db {args.db}' first)"):
@@ -39,18 +43,38 @@ def run(args: argparse.Namespace) -> int:
             patterns = mine_store(store, args.agent, min_confidence=args.min_confidence)
         except UnknownAgentError as exc:
             return fail("patterns", exc)
+    findings = group_findings(patterns)
     if args.json:
-        print_json([p.to_json() for p in patterns])
+        print_json([dict(p.to_json(), finding=f.lead.id) for f in findings for p in f.patterns])
         return 0
     if not patterns:
         print("no patterns")
         return 0
     # SUPPORT counts the pattern's unit (runs, or calls for call-level kinds); SUCCESS is the rate of
-    # the group that shows the pattern and VS the rate of the group the test compared it with.
-    print(f"{'CONF':>6}  {'TYPE':19}  {'AGENT':18}  {'SUPPORT':>11}  {'SUCCESS':>7}  {'VS':>4}  TOOLS")
-    for p in patterns:
-        support = f"{p.frequency} {p.unit}"
-        print(f"{p.confidence:6.3f}  {p.type:19}  {p.agent[:18]:18}  {support:>11}  {p.success_rate:7.0%}  "
-              f"{p.compared_rate:4.0%}  {' -> '.join(p.tools) or '-'}")
-        print(f"        {p.description}")
+    # the group that shows the pattern and VS the rate of the group the test compared it with; EFFECT
+    # is the difference in success rate in points, with its 90% interval, within tasks or pooled.
+    print(f"{'CONF':>6}  {'EFFECT [90% interval]':22}  {'SCOPE':10}  {'TYPE / KIND':41}  {'AGENT':18}  "
+          f"{'SUPPORT':>11}  {'SUCCESS':>7}  {'VS':>4}  TOOLS")
+    for f in findings:
+        for i, p in enumerate(f.patterns):
+            lead = "" if i == 0 else "  also "
+            support = f"{p.frequency} {p.unit}"
+            kind = f"{p.type} / {p.kind}"
+            print(inert(f"{p.confidence:6.3f}  {_effect(p):22}  {_scope(p):10}  {lead + kind:41.41}  "
+                        f"{p.agent[:18]:18}  {support:>11}  {p.success_rate:7.0%}  {p.compared_rate:4.0%}  "
+                        f"{' -> '.join(p.tools) or '-'}"))
+            if i == 0:
+                print(inert(f"        {p.description}"))
+            if p.withheld:
+                print(inert(f"        {'TASK-CONFOUNDED' if p.task_confounded else 'no guideline'}: {p.withheld}"))
     return 0
+
+
+def _effect(p: Pattern) -> str:
+    if p.effect is None or p.effect_low is None or p.effect_high is None:
+        return "-"
+    return f"{100 * p.effect:+.0f} [{100 * p.effect_low:+.0f}, {100 * p.effect_high:+.0f}]"
+
+
+def _scope(p: Pattern) -> str:
+    return {"within_task": f"{p.tasks} tasks", "pooled": "pooled"}.get(p.scope, "-")

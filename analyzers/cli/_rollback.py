@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json
+from analyzers.cli._console import fail, inert, print_json
 from analyzers.errors import OtelMetaError
 
 
@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
     elif result.changed:
-        print(
+        print(inert(
             f"{args.agent}: v{result.version} restores v{args.to_version.removeprefix('v')} "
             f"(commit {str(result.commit)[:12]}, tag {result.tag})"
-        )
+        ))
     else:
-        print(f"{args.agent}: v{result.version} already has that content; nothing to do")
+        print(inert(f"{args.agent}: v{result.version} already has that content; nothing to do"))
     return 0

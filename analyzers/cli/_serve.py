@@ -41,18 +41,59 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+#: ``serve``'s own defaults, the last place a setting comes from (flags > config file > environment > these).
+DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "http_port": 4318, "grpc_port": 4317, "token": None,
+                            "max_body_mb": 32.0}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store (created when missing)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP and REST port (0 = any free)")
-    parser.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (0 = any free)")
+    parser.add_argument("--db", type=Path, default=None,
+                        help="the SQLite store, created when missing in an existing directory "
+                             "(or db: in the config file)")
+    parser.add_argument("--host", default=None, help=f"address to bind (default {DEFAULTS['host']})")
+    parser.add_argument("--http-port", type=int, default=None,
+                        help=f"OTLP/HTTP and REST port (default {DEFAULTS['http_port']}; 0 = any free)")
+    parser.add_argument("--grpc-port", type=int, default=None,
+                        help=f"OTLP/gRPC port (default {DEFAULTS['grpc_port']}; 0 = any free)")
     parser.add_argument("--token", default=None,
                         help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz")
-    parser.add_argument("--max-body-mb", type=float, default=32.0,
-                        help="largest request body, before and after decompression (default 32)")
+    parser.add_argument("--max-body-mb", type=float, default=None,
+                        help=f"largest request body, before and after decompression (default "
+                             f"{DEFAULTS['max_body_mb']:g})")
     from analyzers.orchestrator.service import add_service_arguments
 
     add_service_arguments(parser)
+
+
+def resolve_settings(args: argparse.Namespace) -> None:
+    """Fill every unset flag from the config file (``--config``, else ``META_AGENT_CONFIG_FILE``), then
+    from the defaults: flags > file > environment > defaults. The file's ``meta_agent:`` section gives
+    ``db``, ``prompts_repo`` and ``learning_interval`` (which starts the learning loop, as ``--learn-every``
+    does); its ``serve:`` section gives the server's settings. ``ValueError`` says what is missing."""
+    from analyzers.orchestrator.config import ConfigFile, config_file_path
+
+    file = ConfigFile.read(config_file_path(args.config))
+    for name, default in DEFAULTS.items():
+        if getattr(args, name) is None:
+            from_file = file.serve.get(name)
+            setattr(args, name, default if from_file is None else from_file)
+    for flag, setting, kind in (("db", "db", Path), ("prompts_repo", "prompts_repo", Path),
+                                ("learn_every", "learning_interval", float)):
+        if getattr(args, flag) is None and file.meta_agent.get(setting) is not None:
+            setattr(args, flag, kind(file.meta_agent[setting]))
+    def _or_in_file(setting: str) -> str:
+        return f" or {setting} in {file.path}" if file.path else f" or {setting} in a config file (--config FILE)"
+
+    if args.db is None:
+        raise ValueError("no store: give --db PATH" + _or_in_file("db:"))
+    if not args.db.parent.is_dir():
+        raise ValueError(f"--db {args.db}: the directory {args.db.parent} does not exist; create it first "
+                         "(serve creates the store file, never directories)")
+    if args.learn_every is not None and args.prompts_repo is None:
+        raise ValueError("--learn-every needs --prompts-repo DIR" + _or_in_file("prompts_repo:")
+                         + " (the git prompts repo the learning loop writes)")
+    if args.max_body_mb <= 0:
+        raise ValueError("--max-body-mb must be positive")
 
 
 def build_context(args: argparse.Namespace, store: Store) -> ServiceContext:
@@ -72,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.receiver.server import AnalyzerServer
     from analyzers.store.sqlite import SqliteStore
 
-    if args.max_body_mb <= 0:
-        return fail("serve", "--max-body-mb must be positive")
+    try:
+        resolve_settings(args)
+    except ValueError as exc:
+        return fail("serve", exc)
     store = SqliteStore(args.db)
     stop = threading.Event()
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analyzers.cli._console import fail, print_json, store_missing
+from analyzers.cli._console import fail, inert, print_json, store_missing
 
 
 def register(subparsers: Any) -> None:
@@ -88,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
         perf = ", ".join(f"v{p['prompt_version']}: {p['success_rate']:.0%} of {p['runs']}"
                          if p["prompt_version"] else f"unversioned: {p['success_rate']:.0%} of {p['runs']}"
                          for p in a["performance"]) or "no cycle yet"
-        print(f"  {a['agent']:<20} runs {a['runs']:<6} stable {version:<24} success {perf}")
+        print(inert(f"  {a['agent']:<20} runs {a['runs']:<6} stable {version:<24} success {perf}"))
         if a["candidate_version"]:
             print(f"  {'':<20} candidate v{a['candidate_version']} rolling out beside the stable version")
     for c in data["cycles"][-5:]:
         decided = "; ".join(f"{r['agent']} v{r['candidate']}: {r['action']}" for r in c.get("rollouts", []))
         commits = ", ".join(f"{x['agent']} v{x['version']}" for x in c.get("commits", []))
-        print(f"  cycle {c.get('cycle')} at {c.get('finished_at')}: "
-              f"{'committed ' + commits if commits else 'no commit'}" + (f"; {decided}" if decided else ""))
+        print(inert(f"  cycle {c.get('cycle')} at {c.get('finished_at')}: "
+                    f"{'committed ' + commits if commits else 'no commit'}" + (f"; {decided}" if decided else "")))
     return 0

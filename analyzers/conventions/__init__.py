@@ -9,5 +9,6 @@ OpenInference (``openinference.span.kind`` AGENT/TOOL/LLM/CHAIN) and OpenLLMetry
 from __future__ import annotations
 
 from analyzers.conventions._assemble import assemble_run
+from analyzers.conventions._outcome import DEFAULT_OUTCOME_RULE, OutcomeRule
 
-__all__ = ["assemble_run"]
+__all__ = ["DEFAULT_OUTCOME_RULE", "OutcomeRule", "assemble_run"]

@@ -13,7 +13,14 @@ from analyzers.conventions._classify import (
     failed,
     int_attr,
 )
-from analyzers.model import Run, SpanRecord, Step
+from analyzers.conventions._outcome import (
+    DEFAULT_OUTCOME_RULE,
+    OutcomeRule,
+    evaluation_outcome,
+    resolve_outcome,
+    span_evaluations,
+)
+from analyzers.model import EvaluationRecord, Run, SpanRecord, Step
 from otel_meta import semconv as sc
 
 _UNKNOWN_AGENT = "unknown"
@@ -49,12 +56,22 @@ def _outcome(agent: SpanRecord | None, spans: Sequence[SpanRecord]) -> bool | No
     return None
 
 
-def assemble_run(spans: Sequence[SpanRecord]) -> Run | None:
+def assemble_run(
+    spans: Sequence[SpanRecord],
+    *,
+    evaluations: Sequence[EvaluationRecord] = (),
+    api_outcome: bool | None = None,
+    rule: OutcomeRule | None = None,
+) -> Run | None:
     """The run that one trace's spans describe, or ``None`` when they hold no agent and no step.
 
     Spans may come in any order and may be incomplete: the run is ``complete`` once the trace's root
     span (no parent) has arrived, or the outermost agent span whose parent is not among ``spans`` (an
     agent called from a service whose own spans are not sent to the analyzer).
+
+    The outcome follows ``analyzers.conventions._outcome``'s precedence: ``api_outcome`` (a late
+    outcome posted for the trace), then the spans' own, then ``evaluations`` (stored log records) and
+    the spans' ``gen_ai.evaluation.result`` events as ``rule`` maps them.
     """
     if not spans:
         return None
@@ -89,10 +106,13 @@ def assemble_run(spans: Sequence[SpanRecord]) -> Run | None:
     complete = any(s.parent_span_id is None for s in spans) or (
         agent_span is not None and agent_span.parent_span_id not in by_id
     )
+    evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or DEFAULT_OUTCOME_RULE)
+    outcome, source = resolve_outcome(api=api_outcome, span=_outcome(agent_span, ordered), evaluation=evaluated)
     return Run(
         trace_id=spans[0].trace_id,
         agent=agent_name,
-        outcome=_outcome(agent_span, ordered),
+        outcome=outcome,
+        outcome_source=source,
         started_at_unix_nano=started,
         duration_ms=max(duration_ns, 0) / 1e6,
         steps=tuple(steps),

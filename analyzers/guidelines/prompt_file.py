@@ -4,6 +4,7 @@ agent: diagnosis
 version: 1.0.3                 # semver, no leading "v"
 base_prompt: |                 # written by humans; the writer never changes it
   You are an SRE agent ...
+tools: [get_pods, get_logs]    # optional, written by humans: the only tools guidelines may name
 candidate_fraction: 0.5        # optional: the share of runs this version gets while it is a candidate
 guidelines:                    # managed by the writer
   - text: Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)
@@ -100,6 +101,7 @@ class PromptFile:
     base_prompt: str = ""
     guidelines: tuple[Guideline, ...] = field(default_factory=tuple)
     candidate_fraction: float | None = None
+    tools: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
@@ -118,6 +120,7 @@ class PromptFile:
             "agent": self.agent,
             "version": self.version,
             "base_prompt": _Literal(self.base_prompt) if "\n" in self.base_prompt else self.base_prompt,
+            **({"tools": list(self.tools)} if self.tools else {}),
         }
         if self.candidate_fraction is not None:
             data["candidate_fraction"] = round(float(self.candidate_fraction), 4)
@@ -150,13 +153,16 @@ class PromptFile:
         if not isinstance(items, list):
             raise PromptsRepoError(f"{where}: guidelines must be a list")
         guidelines = tuple(_parse_guideline(item, where, i) for i, item in enumerate(items))
+        tools = data.get("tools") or []
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            raise PromptsRepoError(f"{where}: tools must be a list of tool names")
         fraction = data.get("candidate_fraction")
         if fraction is not None and (
             isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction <= 1.0
         ):
             raise PromptsRepoError(f"{where}: candidate_fraction must be a number in [0, 1]")
         return cls(agent=expected_agent, version=str(version), base_prompt=base, guidelines=guidelines,
-                   candidate_fraction=None if fraction is None else float(fraction))
+                   tools=tuple(tools), candidate_fraction=None if fraction is None else float(fraction))
 
 
 def _parse_guideline(item: Any, where: str, index: int) -> Guideline:

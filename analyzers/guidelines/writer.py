@@ -40,7 +40,7 @@ from analyzers.guidelines.prompt_file import (
 )
 from analyzers.guidelines.repo import PromptsRepo
 from analyzers.guidelines.rewrite import GuidelineRewriter, RewriteOutcome
-from analyzers.guidelines.templates import guideline_text
+from analyzers.guidelines.templates import applied_note, guideline_text, refusal
 from analyzers.model import Pattern
 
 _logger = logging.getLogger(__name__)
@@ -143,12 +143,16 @@ class GuidelineWriter:
         *,
         known_tools: Collection[str] = (),
         supported_again: Collection[str] = (),
+        trusted_tools: Collection[str] | None = None,
     ) -> GuidelinePlan:
         """Compute the new guideline set for ``agent`` from ``patterns`` (nothing is written).
 
         ``known_tools`` (every tool name of the agent's runs) lets the LLM rewrite check refuse a line
-        that names a tool outside the patterns. ``supported_again``: blocked pattern ids that the runs
-        recorded after their blocking commit support again (see ``blocks``); they may return."""
+        that names a tool outside the patterns. ``trusted_tools`` (``templates.trusted_tools``; the
+        prompt file's ``tools:`` list wins when it has one): a pattern naming any other tool is refused,
+        and so is one the miner withheld (``templates.refusal``); the commit body lists them.
+        ``supported_again``: blocked pattern ids that the runs recorded after their blocking commit
+        support again (see ``blocks``); they may return."""
         validate_agent_name(agent)
         head = self.repo.head()
         current = self.repo.read(agent, head)
@@ -159,6 +163,9 @@ class GuidelineWriter:
         confident = {
             p.id: p for p in candidates if p.confidence >= self.confidence_threshold and p.id not in blocked
         }
+        trusted = start.tools or trusted_tools
+        refused = {pid: why for pid, p in confident.items() if (why := refusal(p, trusted, declared=bool(start.tools)))}
+        refused_changes = [PatternChange.from_pattern(confident.pop(pid), why) for pid, why in refused.items()]
         kept: list[Guideline] = []
         retired: list[PatternChange] = []
         for g in start.guidelines:
@@ -168,6 +175,8 @@ class GuidelineWriter:
             now = by_id.get(g.pattern_id)
             if g.pattern_id in blocked:
                 reason = "rolled back earlier"
+            elif g.pattern_id in refused:
+                reason = refused[g.pattern_id]
             elif now is not None:
                 reason = f"below threshold {self.confidence_threshold:.2f}"
             else:
@@ -186,13 +195,14 @@ class GuidelineWriter:
         retired.extend(coherent.retired)
         added: list[Guideline] = []
         added_changes: list[PatternChange] = []
-        left_out = list(coherent.left_out)
+        left_out = [c for c in refused_changes if c.pattern_id not in {g.pattern_id for g in start.guidelines}]
+        left_out += coherent.left_out
         for p, text in coherent.added:
             if len(kept) + len(added) >= self.max_guidelines:
                 left_out.append(PatternChange.from_pattern(p, f"over the limit of {self.max_guidelines} guidelines"))
                 continue
             added.append(Guideline(text, p.id, p.type, float(p.confidence), int(p.frequency)))
-            added_changes.append(PatternChange.from_pattern(p, "applied"))
+            added_changes.append(PatternChange.from_pattern(p, applied_note(p)))
         outcome = RewriteOutcome.template()
         if added and self.rewriter is not None:
             allowed = {t for p in confident.values() for t in p.tools}
@@ -341,11 +351,13 @@ class GuidelineWriter:
         patterns: Sequence[Pattern],
         *,
         known_tools: Collection[str] = (),
+        trusted_tools: Collection[str] | None = None,
         supported_again: Collection[str] = (),
     ) -> WriteResult:
         """``apply(plan(agent, patterns))``; refuses up front on a dirty or mid-merge repo."""
         self.repo.check_writable()
-        return self.apply(self.plan(agent, patterns, known_tools=known_tools, supported_again=supported_again))
+        return self.apply(self.plan(agent, patterns, known_tools=known_tools, trusted_tools=trusted_tools,
+                                    supported_again=supported_again))
 
     # --- adding an agent and rolling back -----------------------------------------------------------
     def add_agent(self, agent: str, base_prompt: str = "") -> WriteResult:

@@ -1,131 +1,20 @@
-"""Candidate patterns of every type, each with the raw p-value of its minimum-effect test.
-
-A candidate names what it is about (type, tools, kind, direction), which runs show it (its members),
-the figures of its test and its one-sided p-value. ``success_rate``/``rest_success_rate``/``frequency``
-are always the two groups the test compares (in ``unit``: runs, or calls for the call-level kinds), so a
-pattern's figures are those behind its confidence. The miner adjusts the p-values of all candidates of
-an agent together (``analyzers.mining._stats.holm_adjust``).
+"""Candidate patterns of every type: sequences and clusters, failure points, tool effectiveness and
+thinking. Every rate candidate comes from ``association`` (``analyzers.mining._testing``): the same
+within-task (or pooled) comparison, figures and effect interval for every kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
 
-from analyzers.mining._encoding import EncodedRuns
 from analyzers.mining._features import binary_matrix, sorted_unique, unique_inverse
-from analyzers.mining._stats import rate_difference_p
-from analyzers.model import PatternType
+from analyzers.mining._stats import rate_difference_p, stratified_test
+from analyzers.mining._testing import Candidate, Kinds, Members, MiningData, association, mask_candidate
 
-#: "up": the property raises the success rate; "down": it raises the failure rate.
-Direction = Literal["up", "down"]
-
-
-@dataclass(frozen=True, eq=False)
-class Members:
-    """The runs that show a candidate: a boolean mask, or one column of a CSC indicator matrix."""
-
-    mask: np.ndarray | None = None
-    matrix: sp.csc_matrix | None = None
-    column: int = 0
-
-    def rows(self) -> np.ndarray:
-        if self.mask is not None:
-            return np.flatnonzero(self.mask)
-        assert self.matrix is not None
-        m = self.matrix
-        return np.sort(m.indices[m.indptr[self.column] : m.indptr[self.column + 1]])
-
-
-#: A pattern kind per direction of a two-sided property (``up``: it raises the success rate).
-Kinds = Mapping[Direction, str]
-
-
-@dataclass(frozen=True, eq=False)
-class Candidate:
-    """One tested pattern. ``qualifier`` is its kind (``Pattern.kind``); ``figures`` its other measures."""
-
-    type: PatternType
-    qualifier: str
-    tools: tuple[str, ...]
-    direction: Direction
-    p_value: float
-    frequency: int
-    success_rate: float
-    rest_success_rate: float
-    members: Members
-    figures: Mapping[str, float] = field(default_factory=dict)
-    unit: Literal["runs", "calls"] = "runs"
-
-
-@dataclass(frozen=True, eq=False)
-class MiningData:
-    """Everything the candidate generators read, computed once per fit."""
-
-    enc: EncodedRuns
-    ngrams: sp.csc_matrix
-    ngram_names: tuple[tuple[str, ...], ...]
-    labels: np.ndarray
-    tool_runs: sp.csc_matrix
-    min_support: int
-    min_effect: float
-
-    @property
-    def outcome(self) -> np.ndarray:
-        return self.enc.outcome
-
-
-def association(
-    data: MiningData,
-    indicator: sp.csc_matrix,
-    directions: tuple[Direction, ...],
-) -> list[tuple[int, Direction, float, int, float, float]]:
-    """Test every column of a run indicator matrix against the outcome.
-
-    Returns ``(column, direction, p, support, success_rate_with, success_rate_without)`` for columns
-    whose support and complement are both at least ``min_support``.
-    """
-    y = data.outcome.astype(np.float64)
-    n = y.shape[0]
-    total_s = float(y.sum())
-    n_with = np.asarray(indicator.sum(axis=0)).ravel()
-    s_with = np.asarray(indicator.T @ y).ravel()
-    n_wo = n - n_with
-    s_wo = total_s - s_with
-    ok = (n_with >= data.min_support) & (n_wo >= data.min_support)
-    out: list[tuple[int, Direction, float, int, float, float]] = []
-    cols = np.flatnonzero(ok)
-    if not len(cols):
-        return out
-    nw, sw, nwo, swo = n_with[cols], s_with[cols], n_wo[cols], s_wo[cols]
-    for direction in directions:
-        if direction == "up":
-            p = rate_difference_p(sw, nw, swo, nwo, data.min_effect)
-        else:
-            p = rate_difference_p(nw - sw, nw, nwo - swo, nwo, data.min_effect)
-        for j, c in enumerate(cols.tolist()):
-            out.append((c, direction, float(p[j]), int(nw[j]), sw[j] / nw[j], swo[j] / nwo[j]))
-    return out
-
-
-def mask_candidate(
-    data: MiningData,
-    mask: np.ndarray,
-    type_: PatternType,
-    kinds: Kinds,
-    tools: tuple[str, ...],
-    figures: Mapping[str, float] | None = None,
-) -> list[Candidate]:
-    """Test the runs of ``mask`` against the others, in each direction ``kinds`` names."""
-    col = sp.csc_matrix(mask.reshape(-1, 1).astype(np.float32))
-    return [
-        Candidate(type_, kinds[d], tools, d, p, n, sr, rsr, Members(mask=mask), dict(figures or {}))
-        for _, d, p, n, sr, rsr in association(data, col, tuple(kinds))
-    ]
+__all__ = ["failure_candidates", "success_candidates", "thinking_candidates", "tool_candidates"]
 
 
 def success_candidates(data: MiningData) -> list[Candidate]:
@@ -136,24 +25,23 @@ def success_candidates(data: MiningData) -> list[Candidate]:
         sub_idx = np.flatnonzero(long_cols)
         sub = data.ngrams[:, sub_idx]
         support, successes = _column_counts(data, data.ngrams)
-        n, total = float(data.outcome.shape[0]), float(data.outcome.sum())
-        base_p = rate_difference_p(successes, support, total - successes, n - support, data.min_effect)
+        strata = data.strata if data.grouped else np.zeros(data.outcome.shape[0], dtype=np.int64)
+        base_p = stratified_test(data.ngrams, data.outcome, strata).p_up
         vocabulary = {g: i for i, g in enumerate(data.ngram_names)}
-        for c, d, p, n, sr, rsr in association(data, sub, ("up",)):
-            col = int(sub_idx[c])
+        tested = association(data, sub, ("up",))
+        pairs = []
+        for i, t in enumerate(tested):
+            col = int(sub_idx[t.column])
+            for part in _proper_parts(data.ngram_names[col]):
+                h = vocabulary.get(part)
+                if h is not None and support[h] >= ECHO_SUPPORT_RATIO * support[col] and base_p[h] < t.p_value:
+                    pairs.append((i, col, h))
+        echo = _echo_p(data, pairs, support, successes, len(tested))
+        for i, t in enumerate(tested):
+            col = int(sub_idx[t.column])
             tools = data.ngram_names[col]
-            parents = [
-                h
-                for h in (vocabulary.get(part) for part in _proper_parts(tools))
-                if h is not None and support[h] >= ECHO_SUPPORT_RATIO * support[col] and base_p[h] < p
-            ]
-            p = _productive_p(data, p, support, successes, col, parents)
-            out.append(
-                Candidate(
-                    "success_pattern", "sequence", tools, d, p, n, sr, rsr,
-                    Members(matrix=data.ngrams, column=col),
-                )
-            )
+            c = Candidate.of("success_pattern", "sequence", tools, t, Members(matrix=data.ngrams, column=col))
+            out.append(_with_p(c, max(t.p_value, float(echo[i]))))
     labels = data.labels
     n_clusters = int(labels.max()) + 1 if labels.shape[0] else 0
     if n_clusters < 2:
@@ -191,34 +79,40 @@ def _column_counts(data: MiningData, indicator: sp.csc_matrix) -> tuple[np.ndarr
     return support, successes
 
 
-def _productive_p(
+def _echo_p(
     data: MiningData,
-    p: float,
+    pairs: list[tuple[int, int, int]],
     support: np.ndarray,
     successes: np.ndarray,
-    col: int,
-    parents: list[int],
+    n_candidates: int,
     *,
     up: bool = True,
-) -> float:
+) -> np.ndarray:
     """Require a specific pattern to beat its generalisations too (an intersection-union test).
 
-    Every run showing ``col`` also shows each parent (a stronger, much more frequent sub-sequence, or
-    the failed call a transition ends on); the pattern must also beat the parent's other runs by
-    ``min_effect`` in success (``up``) or failure rate, else it only echoes its parent. The p-value is
-    the largest of the tests; a parent with fewer than ``min_support`` other runs is skipped.
+    ``pairs`` holds ``(candidate, column, parent)``: every run showing ``column`` also shows ``parent``
+    (a stronger, much more frequent sub-sequence, or the failed call a transition ends on); the pattern
+    must also beat the parent's other runs in success (``up``) or failure rate (a pooled test of no
+    difference), else it only echoes its parent. Returns, per candidate, the largest p-value of these
+    tests (0 without a parent); a parent with fewer than ``min_support`` other runs is skipped.
     """
+    out = np.zeros(n_candidates)
+    if not pairs:
+        return out
+    idx, col, parent = (np.asarray(v, dtype=np.int64) for v in zip(*pairs))
     n_g, s_g = support[col], successes[col]
-    for h in parents:
-        n_rest, s_rest = support[h] - n_g, successes[h] - s_g
-        if n_rest < data.min_support:
-            continue
-        if up:
-            q = rate_difference_p(s_g, n_g, s_rest, n_rest, data.min_effect)
-        else:
-            q = rate_difference_p(n_g - s_g, n_g, n_rest - s_rest, n_rest, data.min_effect)
-        p = max(p, float(q))
-    return p
+    n_rest, s_rest = support[parent] - n_g, successes[parent] - s_g
+    ok = n_rest >= data.min_support
+    if up:
+        q = rate_difference_p(s_g, n_g, s_rest, np.maximum(n_rest, 1), 0.0)
+    else:
+        q = rate_difference_p(n_g - s_g, n_g, n_rest - s_rest, np.maximum(n_rest, 1), 0.0)
+    np.maximum.at(out, idx[ok], q[ok])
+    return out
+
+
+def _with_p(c: Candidate, p: float) -> Candidate:
+    return c if p == c.p_value else dataclasses.replace(c, p_value=p, pooled_p=max(p, c.pooled_p or 0.0))
 
 
 def _characteristic_sequence(
@@ -239,38 +133,40 @@ def _characteristic_sequence(
 def tool_candidates(data: MiningData) -> list[Candidate]:
     """Per tool: the outcome lift of using it, both ways (``outcome_lift``, ``outcome_drop``: runs that
     use it against runs that do not), and its call failures (``call_failures``: its calls against the
-    other tools' calls; calls are the unit, the members are the runs with a failed call of it)."""
+    other tools' calls, within the tasks' calls when runs are grouped; calls are the unit, the members
+    are the runs with a failed call of it).
+
+    ``success_share`` (a measure of both outcome kinds) is the share of the agent's successful runs that
+    use the tool: a tool that successful runs need too never gets a bare warning (``_advice``)."""
     enc = data.enc
     out: list[Candidate] = []
     lift: Kinds = {"up": "outcome_lift", "down": "outcome_drop"}
-    for c, d, p, n, sr, rsr in association(data, data.tool_runs, tuple(lift)):
+    _, successes = _column_counts(data, data.tool_runs)
+    total_successes = max(float(data.outcome.sum()), 1.0)
+    for t in association(data, data.tool_runs, tuple(lift)):
+        share = {"success_share": float(successes[t.column] / total_successes)}
         out.append(
-            Candidate(
-                "tool_effectiveness", lift[d], (enc.tools[c],), d, p, n, sr, rsr,
-                Members(matrix=data.tool_runs, column=c),
+            Candidate.of(
+                "tool_effectiveness", lift[t.direction], (enc.tools[t.column],), t,
+                Members(matrix=data.tool_runs, column=t.column), share,
             )
         )
-    n_calls = np.bincount(enc.step_tool, minlength=len(enc.tools)).astype(np.float64)
+    if enc.n_steps == 0:
+        return out
+    step_run = enc.step_run()
+    steps = binary_matrix(np.arange(enc.n_steps), enc.step_tool.astype(np.int64), enc.n_steps, len(enc.tools))
     failed_steps = ~enc.step_ok
     n_failed = np.bincount(enc.step_tool[failed_steps], minlength=len(enc.tools)).astype(np.float64)
-    total_calls, total_failed = n_calls.sum(), n_failed.sum()
-    testable = np.flatnonzero((n_calls >= data.min_support) & (total_calls - n_calls >= data.min_support))
-    if not len(testable):
-        return out
-    rest_calls = total_calls - n_calls[testable]
-    rest_failed = total_failed - n_failed[testable]
-    call_p = rate_difference_p(
-        n_failed[testable], n_calls[testable], rest_failed, rest_calls, data.min_effect
-    )
     failed_runs = binary_matrix(
-        enc.step_run()[failed_steps], enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
+        step_run[failed_steps], enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
     ).tocsc()
-    for j, t in enumerate(testable.tolist()):
+    calls = association(data, steps, ("down",), outcome=enc.step_ok.astype(np.int8), strata=data.strata[step_run])
+    for t in calls:
         out.append(
-            Candidate(
-                "tool_effectiveness", "call_failures", (enc.tools[t],), "down", float(call_p[j]),
-                int(n_calls[t]), 1.0 - n_failed[t] / n_calls[t], 1.0 - rest_failed[j] / rest_calls[j],
-                Members(matrix=failed_runs, column=t), {"failed_calls": float(n_failed[t])}, unit="calls",
+            Candidate.of(
+                "tool_effectiveness", "call_failures", (enc.tools[t.column],), t,
+                Members(matrix=failed_runs, column=t.column), {"failed_calls": float(n_failed[t.column])},
+                unit="calls",
             )
         )
     return out
@@ -305,8 +201,8 @@ def failure_candidates(data: MiningData) -> list[Candidate]:
     out: list[Candidate] = []
     support, successes = _column_counts(data, matrix)
     failed_col = {int(code): i for i, code in enumerate(uniq.tolist()) if code < V}
-    for col, d, p, n, sr, rsr in association(data, matrix, ("down",)):
-        code = int(uniq[col])
+    for t in association(data, matrix, ("down",)):
+        code = int(uniq[t.column])
         tools: tuple[str, ...]
         if code < V:
             qualifier, tools = "failed_call", (enc.tools[code],)
@@ -315,12 +211,11 @@ def failure_candidates(data: MiningData) -> list[Candidate]:
         else:
             a, b = divmod(code - 2 * V, V)
             qualifier, tools = "transition", (enc.tools[a], enc.tools[b])
-            p = _productive_p(data, p, support, successes, col, [failed_col[b]], up=False)
-        out.append(
-            Candidate(
-                "failure_pattern", qualifier, tools, d, p, n, sr, rsr, Members(matrix=matrix, column=col)
-            )
-        )
+        cand = Candidate.of("failure_pattern", qualifier, tools, t, Members(matrix=matrix, column=t.column))
+        if qualifier == "transition":
+            pair = [(0, t.column, failed_col[divmod(code - 2 * V, V)[1]])]
+            cand = _with_p(cand, max(t.p_value, float(_echo_p(data, pair, support, successes, 1, up=False)[0])))
+        out.append(cand)
     return out
 
 
@@ -328,7 +223,6 @@ def thinking_candidates(data: MiningData) -> list[Candidate]:
     """Thinking before the first tool call, thinking at all, and long against short reasoning."""
     enc = data.enc
     out: list[Candidate] = []
-    both: tuple[Direction, ...] = ("up", "down")
     out += mask_candidate(data, enc.think_first, "thinking_pattern", {"up": "think_first", "down": "act_first"}, ())
     out += mask_candidate(
         data, enc.think_count > 0, "thinking_pattern", {"up": "any_thinking", "down": "no_thinking"}, ()
@@ -336,22 +230,9 @@ def thinking_candidates(data: MiningData) -> list[Candidate]:
     known = enc.think_chars > 0
     if known.sum() >= 2 * data.min_support:
         median = float(np.median(enc.think_chars[known]))
-        long_mask = enc.think_chars > median
         # Compare long reasoning with short reasoning only, among runs whose reasoning length is known.
-        y = enc.outcome[known].astype(np.float64)
-        lm = long_mask[known]
-        nw, nwo = float(lm.sum()), float((~lm).sum())
-        if nw >= data.min_support and nwo >= data.min_support:
-            sw, swo = float(y[lm].sum()), float(y[~lm].sum())
-            for d in both:
-                if d == "up":
-                    p = rate_difference_p(sw, nw, swo, nwo, data.min_effect)
-                else:
-                    p = rate_difference_p(nw - sw, nw, nwo - swo, nwo, data.min_effect)
-                out.append(
-                    Candidate(
-                        "thinking_pattern", "long_reasoning" if d == "up" else "short_reasoning", (), d,
-                        float(p), int(nw), sw / nw, swo / nwo, Members(mask=long_mask), {"median_chars": median},
-                    )
-                )
+        out += mask_candidate(
+            data, enc.think_chars > median, "thinking_pattern", {"up": "long_reasoning", "down": "short_reasoning"},
+            (), {"median_chars": median}, rows=known,
+        )
     return out

@@ -29,7 +29,8 @@ class EncodedRuns:
     Per run (length ``n_runs``): ``trace_ids``, ``outcome`` (1 success, 0 failure),
     ``duration_ms``, ``think_count`` (thinking steps), ``think_first`` (a thinking step came before
     the first tool step), ``think_chars`` (total reasoning length, 0 when unknown) and
-    ``offsets`` (``n_runs + 1`` boundaries into the step arrays).
+    ``offsets`` (``n_runs + 1`` boundaries into the step arrays) and ``problem_ids`` (the task key,
+    ``otel_meta.problem.id``, or ``None``; empty when unknown for every run).
     Per tool step (length ``n_steps``, in run order): ``step_tool`` (index into ``tools``),
     ``step_ok``, ``step_duration_ms`` and ``step_digest`` (a hash of the arguments digest, 0 when the
     spans carried none).
@@ -48,6 +49,7 @@ class EncodedRuns:
     step_ok: np.ndarray
     step_duration_ms: np.ndarray
     step_digest: np.ndarray
+    problem_ids: tuple[str | None, ...] = ()
 
     @property
     def n_runs(self) -> int:
@@ -123,6 +125,7 @@ def encode_runs(runs: Iterable[Run], agent: str | None = None) -> EncodedRuns:
     think_first: list[bool] = []
     think_chars: list[int] = []
     offsets: list[int] = [0]
+    problem_ids: list[str | None] = []
     n_steps = 0
     seen_agent = agent
     skipped = 0
@@ -169,6 +172,7 @@ def encode_runs(runs: Iterable[Run], agent: str | None = None) -> EncodedRuns:
                 if not tool_seen:
                     first = True
         trace_ids.append(run.trace_id)
+        problem_ids.append(run.problem_id)
         outcome.append(1 if run.outcome else 0)
         duration.append(run.duration_ms)
         think_count.append(thinks)
@@ -194,4 +198,5 @@ def encode_runs(runs: Iterable[Run], agent: str | None = None) -> EncodedRuns:
         step_ok=ok,
         step_duration_ms=dur,
         step_digest=digest,
+        problem_ids=tuple(problem_ids) if any(p is not None for p in problem_ids) else (),
     )

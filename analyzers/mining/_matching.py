@@ -15,12 +15,23 @@ class PatternRule:
     """What a pattern tests, beyond its type and tools: its kind (``qualifier``: ``sequence``,
     ``cluster``, ``failed_call``, ``last_step``, ``transition``, ``outcome_lift``, ``outcome_drop``,
     ``call_failures``, ``think_first``, ``act_first``, ``any_thinking``, ``no_thinking``,
-    ``long_reasoning``, ``short_reasoning``, ``hot_spot``, ``repeated_call``, ``long_run``) and its
-    thresholds."""
+    ``long_reasoning``, ``short_reasoning``, ``precondition``, ``recovery``, ``hot_spot``,
+    ``repeated_call``, ``long_run``) and its thresholds."""
 
     qualifier: str
     tools: tuple[str, ...]
     figures: Mapping[str, float] = field(default_factory=dict)
+
+    def compared(self, run: Run) -> bool:
+        """Whether ``run`` is one of the runs the pattern's test compares (with it or without it): the
+        runs where the tool of a recovery failed, those whose reasoning length is known for a
+        reasoning-length pattern, and every run otherwise (call-level kinds compare calls)."""
+        q, t = self.qualifier, self.tools
+        if q == "recovery":
+            return any(s.kind == "tool" and s.name == t[0] and not s.ok for s in run.steps)
+        if q in ("long_reasoning", "short_reasoning"):
+            return any(s.kind == "thinking" and s.chars for s in run.steps)
+        return True
 
     def shows(self, run: Run) -> bool:
         """Whether ``run`` shows the pattern (a cluster is judged by its characteristic sequence)."""
@@ -30,6 +41,11 @@ class PatternRule:
         if q in ("sequence", "cluster"):
             k = len(t)
             return any(tuple(names[i : i + k]) == t for i in range(len(names) - k + 1))
+        if q == "precondition":  # a call of the tool after a call of the first one
+            return t[1] in names and t[0] in names and names.index(t[0]) < len(names) - 1 - names[::-1].index(t[1])
+        if q == "recovery":
+            failed = next((i for i, s in enumerate(tool_steps) if s.name == t[0] and not s.ok), None)
+            return failed is not None and failed + 1 < len(tool_steps) and tool_steps[failed + 1].name == t[1]
         if q in ("failed_call", "call_failures"):
             return any(s.name == t[0] and not s.ok for s in tool_steps)
         if q == "last_step":

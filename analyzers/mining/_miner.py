@@ -10,21 +10,23 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from analyzers.errors import UnknownAgentError
+from analyzers.mining._advice import call_level_withheld, withheld
 from analyzers.mining._candidates import (
-    Candidate,
-    MiningData,
     failure_candidates,
     success_candidates,
     thinking_candidates,
     tool_candidates,
 )
 from analyzers.mining._clustering import RunClusterer
+from analyzers.mining._conditions import precondition_candidates, recovery_candidates
 from analyzers.mining._encoding import EncodedRuns, encode_runs
 from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
 from analyzers.mining._matching import PatternRule
 from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
 from analyzers.mining._stats import holm_adjust, type_weights
+from analyzers.mining._tasks import task_strata
 from analyzers.mining._templates import describe
+from analyzers.mining._testing import Candidate, MiningData
 from analyzers.model import Pattern, Run
 from analyzers.store.base import Store
 
@@ -50,33 +52,38 @@ def _observed_in_direction(c: Candidate) -> bool:
 class PatternMiner(BaseEstimator):  # type: ignore[misc]
     """Mine one agent's runs (those with a known outcome) for the five pattern types.
 
-    ``confidence`` is one minus the weighted-Holm-adjusted p-value of a one-sided *minimum-effect*
-    test, with all candidate patterns of the agent in one family (each pattern type gets the same
-    share of the error budget, split evenly among its tests):
+    ``confidence`` answers "is the effect real": one minus the weighted-Holm-adjusted p-value of a
+    one-sided test of *no effect*, with all candidate patterns of the agent in one family (family-wise
+    error control; each pattern type, and the precondition and recovery kinds, gets the same share of
+    the error budget, split evenly among its tests):
 
-    - success, failure, tool-effectiveness, thinking, loop and long-run patterns compare the success
-      (or failure) rate of the runs that show the pattern with that of the runs that do not:
-      ``H0: rate_with - rate_without <= min_effect`` (the larger p of a Wald z-test on Agresti-Caffo
-      adjusted rates and an exact binomial tail); a sequence must also beat any much more frequent,
-      stronger part of it, and a transition the failed call it ends on (intersection-union tests);
-      a tool's unreliability compares its call failure rate with the other tools' calls the same way;
+    - rate patterns (success, failure, tool effectiveness, thinking, preconditions, recoveries, loops,
+      long runs; a tool's call failures, with calls as the unit) compare the runs that show the pattern
+      with the runs that do not. When the agent's runs repeat tasks (``analyzers.mining._tasks``) the
+      test is the Cochran-Mantel-Haenszel test *within tasks*, on the tasks that have runs with and
+      without the pattern, and the pattern's figures are those runs; otherwise one stratum (pooled
+      across tasks, ``scope="pooled"``). A sequence must also beat any much more frequent, stronger part
+      of it, and a transition the failed call it ends on (intersection-union tests, pooled);
     - a latency hot spot is tested with the exact binomial test of
       ``H0: P(a call of the tool is slower than the other tools' p95) <= 0.5``.
 
+    ``effect`` (the Mantel-Haenszel difference in success rate, with its 90% Sato interval) answers
+    "is it worth a guideline": ``withheld`` says why a pattern may not become one (task-confounded, an
+    interval that does not clear ``min_effect``, a tool successful runs need; ``_advice``).
+
     Fewer runs give wider tests and so lower confidence; a pattern needs at least ``min_support`` runs
-    (and as many without it) to be tested at all. Holm's method controls the family-wise error rate
-    under any dependence between the tests, so on runs whose outcome does not depend on the tools a
-    pattern reaches confidence 0.7 with probability well under 0.3 (in practice, not at all: the
-    minimum effect moves the null away from "no effect").
+    (and as many without it) to be tested at all, and as many of each within the tasks that have both.
 
     Parameters: ``random_state`` (clustering), ``agent`` (mine this agent's runs; ``None``: the runs'
     one agent), ``ngram_range``, ``n_clusters``, ``min_support`` (an absolute floor of runs),
-    ``min_support_fraction`` (of the runs), ``min_effect`` (the rate difference a pattern must exceed),
-    ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
+    ``min_support_fraction`` (of the runs), ``min_effect`` (the floor the effect interval must clear for
+    a guideline), ``level`` (the confidence at which a pattern counts as found, for the task-confounding
+    verdict), ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
 
     Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
-    ``n_tests_`` (the size of the Holm family), ``featurizer_``, ``clusterer_``, ``labels_``, and
-    ``rules_`` (pattern id to its ``PatternRule``, which tells whether another run shows the pattern).
+    ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``featurizer_``,
+    ``clusterer_``, ``labels_``, and ``rules_`` (pattern id to its ``PatternRule``, which tells whether
+    another run shows the pattern).
     """
 
     def __init__(
@@ -88,7 +95,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         n_clusters: int = 8,
         min_support: int = 5,
         min_support_fraction: float = 0.01,
-        min_effect: float = 0.1,
+        min_effect: float = 0.03,
+        level: float = 0.7,
         min_confidence: float = 0.0,
         max_evidence: int = 10,
     ) -> None:
@@ -99,6 +107,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.min_support = min_support
         self.min_support_fraction = min_support_fraction
         self.min_effect = min_effect
+        self.level = level
         self.min_confidence = min_confidence
         self.max_evidence = max_evidence
 
@@ -119,6 +128,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.clusterer_ = RunClusterer(self.n_clusters, random_state=self.random_state).fit(ngrams)
         self.labels_ = self.clusterer_.labels_
         tool_runs = binary_matrix(enc.step_run(), enc.step_tool.astype(np.int64), n, len(enc.tools))
+        strata, self.grouped_ = task_strata(enc)
         data = MiningData(
             enc=enc,
             ngrams=ngrams.tocsc(),
@@ -126,7 +136,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
             labels=self.labels_,
             tool_runs=tool_runs.tocsc(),
             min_support=support,
-            min_effect=self.min_effect,
+            strata=strata,
+            grouped=self.grouped_,
         )
         candidates: list[Candidate] = []
         if n >= 2 * support and 0 < enc.outcome.sum() < n:
@@ -135,6 +146,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                 failure_candidates,
                 tool_candidates,
                 thinking_candidates,
+                precondition_candidates,
+                recovery_candidates,
                 hotspot_candidates,
                 loop_candidates,
                 long_run_candidates,
@@ -144,25 +157,45 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
             logger.info("%d runs of %r with an outcome, or only one outcome: nothing to mine", n, agent)
         self.n_tests_ = len(candidates)
         p_values = np.asarray([c.p_value for c in candidates], dtype=np.float64)
-        weights = type_weights([c.type for c in candidates])
+        weights = type_weights([c.group or c.type for c in candidates])
         confidence = 1.0 - holm_adjust(p_values, weights)
-        self.patterns_ = self._patterns(agent, enc, candidates, confidence)
+        pooled = np.asarray([c.p_value if c.pooled_p is None else c.pooled_p for c in candidates], dtype=np.float64)
+        pooled_confidence = 1.0 - holm_adjust(pooled, weights) if self.grouped_ else confidence
+        self.patterns_ = self._patterns(agent, enc, candidates, confidence, pooled_confidence)
         logger.info(
             "mined %d runs of %r: %d tests, %d patterns", n, agent, self.n_tests_, len(self.patterns_)
         )
         return self
 
     def _patterns(
-        self, agent: str, enc: EncodedRuns, candidates: list[Candidate], confidence: np.ndarray
+        self,
+        agent: str,
+        enc: EncodedRuns,
+        candidates: list[Candidate],
+        confidence: np.ndarray,
+        pooled_confidence: np.ndarray,
     ) -> list[Pattern]:
         best: dict[str, tuple[float, Candidate]] = {}
-        for c, conf in zip(candidates, confidence.tolist()):
-            if conf <= 0.0 or conf < self.min_confidence or not _observed_in_direction(c):
+        verdicts: dict[int, tuple[bool, str]] = {}
+        for c, conf, pooled in zip(candidates, confidence.tolist(), pooled_confidence.tolist()):
+            confounded, reason = withheld(
+                c, conf, pooled, grouped=self.grouped_, level=self.level, min_effect=self.min_effect
+            )
+            shown = max(conf, pooled) if confounded else conf
+            if shown <= 0.0 or shown < self.min_confidence or not _observed_in_direction(c):
                 continue
             pid = pattern_id(agent, c.type, c.qualifier, c.tools)
             if pid not in best or conf > best[pid][0]:
                 best[pid] = (conf, c)
+                verdicts[id(c)] = (confounded, reason)
         kept = _prune_nested_sequences(best)
+        consequential = {
+            c.tools: conf for conf, c in best.values() if c.qualifier == "failed_call" and not verdicts[id(c)][1]
+        }
+        for conf, c in best.values():
+            if c.qualifier in ("call_failures", "precondition") and not verdicts[id(c)][1]:
+                tool = c.tools[-1:]
+                verdicts[id(c)] = (False, call_level_withheld(consequential.get(tool, 0.0), self.level))
         patterns = []
         self.rules_ = {pid: PatternRule(c.qualifier, c.tools, dict(c.figures)) for pid, (_, c) in kept.items()}
         for pid, (conf, c) in kept.items():
@@ -184,6 +217,13 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                     kind=c.qualifier,
                     unit=c.unit,
                     measures={k: float(v) for k, v in c.figures.items()},
+                    effect=c.effect,
+                    effect_low=c.effect_low,
+                    effect_high=c.effect_high,
+                    scope=c.scope if c.effect is not None else "",
+                    tasks=c.tasks,
+                    task_confounded=verdicts[id(c)][0],
+                    withheld=verdicts[id(c)][1],
                 )
             )
         patterns.sort(key=lambda p: (-p.confidence, p.type, -p.frequency, p.id))
@@ -230,18 +270,18 @@ def mine_store(
     store: Store, agent: str | None = None, *, min_confidence: float = 0.0, random_state: int = 0
 ) -> list[Pattern]:
     """Mine the runs in ``store`` now: one agent's, or every agent's (each agent mined on its own).
+    ``min_confidence`` keeps the patterns at or above it, and the task-confounded ones (whose pooled
+    test reached the level: they are shown with that label).
 
     Raises ``UnknownAgentError`` when ``agent`` has no runs in the store.
     """
     agents = store.agents()
     if agent is not None:
         if agent not in agents:
-            raise UnknownAgentError(
-                f"no runs of agent {agent!r} in the store; agents with runs: {', '.join(agents) or 'none'}"
-            )
+            raise UnknownAgentError.naming(agent, agents)
         agents = [agent]
     patterns: list[Pattern] = []
     for name in agents:
         found = mine_patterns(store.iter_runs(name), name, random_state=random_state)
-        patterns.extend(p for p in found if p.confidence >= min_confidence)
+        patterns.extend(p for p in found if p.confidence >= min_confidence or p.task_confounded)
     return patterns

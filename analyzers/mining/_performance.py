@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from analyzers.mining._candidates import Candidate, Members, MiningData, association, mask_candidate
+from analyzers.mining._testing import Candidate, Members, MiningData, association, mask_candidate
 from analyzers.mining._features import sorted_unique
 from analyzers.mining._stats import binomial_tail_p
 
@@ -116,11 +116,11 @@ def loop_candidates(data: MiningData) -> list[Candidate]:
     rr, cc = np.divmod(key, V)
     matrix = sp.csc_matrix((np.ones(len(key), dtype=np.float32), (rr, cc)), shape=(enc.n_runs, V))
     return [
-        Candidate(
-            "performance_pattern", "repeated_call", (enc.tools[c],), d, p, n, sr, rsr,
-            Members(matrix=matrix, column=c), {"loop_length": float(LOOP_LENGTH)},
+        Candidate.of(
+            "performance_pattern", "repeated_call", (enc.tools[t.column],), t,
+            Members(matrix=matrix, column=t.column), {"loop_length": float(LOOP_LENGTH)},
         )
-        for c, d, p, n, sr, rsr in association(data, matrix, ("down",))
+        for t in association(data, matrix, ("down",))
     ]
 
 

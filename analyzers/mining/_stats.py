@@ -1,19 +1,25 @@
-"""The tests behind a pattern's ``confidence``.
+"""The tests behind a pattern's ``confidence`` and the interval behind its ``effect``.
 
-Every candidate pattern is a one-sided *minimum-effect* test: the null hypothesis is not "no effect"
-but "an effect of at most ``min_effect``" (for a rate difference: ``p_with - p_without <= min_effect``).
-Under pure noise the true effect is 0, well inside that null, so noise rarely comes near significance,
-while a real effect larger than ``min_effect`` is detected with enough runs. All the tests of one agent
-form one family; their p-values are adjusted with Holm's step-down method (valid under any dependence
-between the tests; weighted so that every pattern type gets the same share of the error budget) and
-``confidence = 1 - adjusted p``.
+Two questions are kept apart (docs/mining.md):
+
+- *is the effect real*: a one-sided test of "no effect" (``stratified_test``: the Cochran-Mantel-Haenszel
+  test within tasks, one stratum when runs are pooled), every candidate of an agent in one family whose
+  p-values are adjusted with weighted Holm (family-wise error control under any dependence);
+  ``confidence = 1 - adjusted p``;
+- *is it worth a guideline*: the Mantel-Haenszel risk difference and its Sato (1989) variance give the
+  effect and its interval; a guideline needs the interval's lower end above a floor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy import special, stats
+
+from analyzers.mining._features import unique_inverse
 
 
 def rate_difference_p(
@@ -84,9 +90,111 @@ def holm_adjust(p_values: np.ndarray, weights: np.ndarray | None = None) -> np.n
 
 
 def type_weights(types: list[str]) -> np.ndarray:
-    """Weights that give every pattern type the same share of the error budget, split evenly among
-    that type's tests (so a type with few tests is not drowned by a type with hundreds)."""
+    """Weights that give every group of tests (a pattern type, or a kind with its own family such as
+    preconditions) the same share of the error budget, split evenly among that group's tests (so a group
+    with few tests is not drowned by a group with hundreds)."""
     if not types:
         return np.zeros(0)
     labels, inverse, counts = np.unique(np.asarray(types), return_inverse=True, return_counts=True)
     return 1.0 / (len(labels) * counts[inverse])
+
+
+#: The reported interval of an effect: 90% two-sided, so its lower end is a one-sided 95% bound.
+INTERVAL_Z = 1.6448536269514722
+
+
+@dataclass(frozen=True, eq=False)
+class StratifiedTest:
+    """Per column of an indicator matrix: the within-stratum comparison of the runs with the property
+    (``with``) against the runs without it, over the *informative* strata (those holding runs of both
+    groups; the others carry no within-stratum information and drop out of every sum).
+
+    ``p_up``/``p_down``: one-sided CMH p-values of "no effect" against a higher / lower success rate
+    with the property (continuity-corrected). ``effect``: the Mantel-Haenszel risk difference (success
+    rate with minus without); ``se``: its Sato standard error. ``n_with``/``s_with`` and
+    ``n_without``/``s_without``: runs and successes of each group in the informative strata;
+    ``strata``: how many strata are informative.
+    """
+
+    p_up: np.ndarray
+    p_down: np.ndarray
+    effect: np.ndarray
+    se: np.ndarray
+    n_with: np.ndarray
+    s_with: np.ndarray
+    n_without: np.ndarray
+    s_without: np.ndarray
+    strata: np.ndarray
+
+    def interval(self, j: int) -> tuple[float, float]:
+        """The 90% interval of column ``j``'s effect, clipped to [-1, 1]."""
+        half = INTERVAL_Z * float(self.se[j])
+        e = float(self.effect[j])
+        return max(e - half, -1.0), min(e + half, 1.0)
+
+
+def stratified_test(indicator: sp.spmatrix, outcome: np.ndarray, strata: np.ndarray) -> StratifiedTest:
+    """Compare, within strata, the rows of each column of a 0/1 ``indicator`` (rows by columns) with
+    the other rows, on a 0/1 ``outcome``. ``strata`` holds one integer per row; a negative value leaves
+    the row out. One stratum for every row is the pooled comparison.
+
+    Cochran-Mantel-Haenszel: per stratum the successes of the ``with`` group are hypergeometric given
+    the margins under "no effect"; the sum over strata of observed minus expected, with a continuity
+    correction of 1/2, over the square root of the summed variances is the one-sided z. It is valid for
+    many small strata (the number of strata grows, not their size: a handful of trials per task), and
+    vectorises over every column at once. Only (stratum, column) cells with a run of the column are
+    touched: a stratum without one contributes nothing to any sum.
+    """
+    coo = sp.coo_matrix(indicator)
+    n_cols = coo.shape[1]
+    y = np.asarray(outcome, dtype=np.float64)
+    strata = np.asarray(strata, dtype=np.int64)
+    keep = strata[coo.row] >= 0
+    rows, cols = coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
+    valid = strata >= 0
+    k_count = int(strata.max()) + 1 if valid.any() else 0
+    n_k = np.bincount(strata[valid], minlength=k_count).astype(np.float64)
+    y_k = np.bincount(strata[valid], weights=y[valid], minlength=k_count)
+    cell, inverse = unique_inverse(strata[rows] * max(n_cols, 1) + cols)
+    n = np.bincount(inverse, minlength=len(cell)).astype(np.float64)
+    x = np.bincount(inverse, weights=y[rows], minlength=len(cell))
+    k, col = np.divmod(cell, max(n_cols, 1))
+    big_n, big_y = n_k[k], y_k[k]
+    m = big_n - n
+    yb = big_y - x
+    informative = m > 0
+    safe_n = np.where(informative, big_n, 1.0)
+    observed_minus_expected = np.where(informative, x - n * big_y / safe_n, 0.0)
+    variance = np.where(
+        informative & (big_n > 1),
+        n * m * big_y * (big_n - big_y) / (safe_n**2 * np.maximum(big_n - 1.0, 1.0)),
+        0.0,
+    )
+    weight = np.where(informative, n * m / safe_n, 0.0)
+    sato_p = np.where(informative, (n**2 * yb - m**2 * x + n * m * (m - n) / 2.0) / safe_n**2, 0.0)
+    sato_q = np.where(informative, (x * (m - yb) + yb * (n - x)) / (2.0 * safe_n), 0.0)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(col, weights=values, minlength=n_cols)
+
+    o_e, var, w = total(observed_minus_expected), total(variance), total(weight)
+    sd = np.sqrt(var)
+    has_var = sd > 0
+    safe_sd = np.where(has_var, sd, 1.0)
+    p_up = np.where(has_var, special.ndtr(-(o_e - 0.5) / safe_sd), 1.0)
+    p_down = np.where(has_var, special.ndtr((o_e + 0.5) / safe_sd), 1.0)
+    safe_w = np.where(w > 0, w, 1.0)
+    effect = np.where(w > 0, o_e / safe_w, 0.0)
+    sato_var = np.maximum((effect * total(sato_p) + total(sato_q)) / safe_w**2, 0.0)
+    se = np.where(w > 0, np.sqrt(sato_var), 1.0)
+    return StratifiedTest(
+        p_up=np.minimum(p_up, 1.0),
+        p_down=np.minimum(p_down, 1.0),
+        effect=effect,
+        se=se,
+        n_with=total(np.where(informative, n, 0.0)),
+        s_with=total(np.where(informative, x, 0.0)),
+        n_without=total(np.where(informative, m, 0.0)),
+        s_without=total(np.where(informative, yb, 0.0)),
+        strata=total(informative & (big_y > 0) & (big_y < big_n)),
+    )

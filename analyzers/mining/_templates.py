@@ -40,8 +40,25 @@ def _rates(c: Candidate, who: str, others: str = "the other runs") -> str:
     )
 
 
+def _effect(c: Candidate) -> str:
+    """The effect sentence: its size, its interval and whether it is within tasks or pooled."""
+    if c.effect is None or c.effect_low is None or c.effect_high is None:
+        return ""
+    size = (f"{100 * c.effect:+.0f} points (90% interval {100 * c.effect_low:+.0f} to "
+            f"{100 * c.effect_high:+.0f})")
+    if c.scope == "within_task":
+        who = "calls of it and of other tools" if c.unit == "calls" else "runs with and without it"
+        return f" Within {c.tasks} tasks that have {who}, the effect is {size}."
+    return f" Pooled across tasks, the effect is {size}."
+
+
 def describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
     """The pattern's description and recommendations; the figures are always those of its test."""
+    text, advice = _describe(c)
+    return text + _effect(c), advice
+
+
+def _describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
     f = c.figures
     tool = safe_name(c.tools[0]) if c.tools else ""
     kind = c.qualifier
@@ -54,6 +71,19 @@ def describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
         return (
             _rates(c, f"Runs that call {_seq(c.tools)} in this order") + ".",
             (f"When the task allows, follow the sequence {_seq(c.tools)}.",),
+        )
+    if kind == "precondition":
+        before, tool = safe_name(c.tools[0]), safe_name(c.tools[1])
+        return (
+            _rates(c, f"Calls of {tool} made after a call of {before}", f"its calls made without it") + ".",
+            (f"Call {before} before {tool}.",),
+        )
+    if kind == "recovery":
+        tool, then = safe_name(c.tools[0]), safe_name(c.tools[1])
+        return (
+            _rates(c, f"Runs that call {then} right after a failed {tool}", f"the other runs where {tool} failed")
+            + ".",
+            (f"After {tool} fails, call {then}.",),
         )
     if kind == "failed_call":
         return (

@@ -126,24 +126,89 @@ class MetaAgentConfig:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> MetaAgentConfig:
-        """From a YAML file of field names (a ``meta_agent:`` top-level key is accepted too)."""
+        """From a YAML file of field names (under a ``meta_agent:`` top-level key, or at the top level)."""
+        return cls.from_mapping(ConfigFile.read(path).meta_agent, source=str(path))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> MetaAgentConfig:
+        """From ``path``, else ``META_AGENT_CONFIG_FILE``, else the defaults; then ``overrides``
+        (``None`` values ignored)."""
+        chosen = config_file_path(path)
+        base = cls.from_file(chosen) if chosen else cls()
+        return base.replace(**overrides)
+
+
+#: The ``serve:`` section's settings of the config file, with their types (``otel-meta serve``'s flags).
+SERVE_SETTINGS: dict[str, tuple[type, ...]] = {
+    "host": (str,),
+    "http_port": (int,),
+    "grpc_port": (int,),
+    "token": (str,),
+    "max_body_mb": (int, float),
+}
+
+
+def config_file_path(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: ``path`` (``--config``), else ``META_AGENT_CONFIG_FILE``, else none."""
+    chosen = path or env.meta_agent_config_file()
+    return Path(chosen) if chosen else None
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The settings a YAML config file sets, as written: ``meta_agent`` (``MetaAgentConfig`` fields) and
+    ``serve`` (``SERVE_SETTINGS``; ``null`` means the default). A file of bare ``MetaAgentConfig`` fields is a ``meta_agent`` section.
+
+    Only what the file sets is here, so a caller can tell a setting the file chose from a default."""
+
+    path: Path | None = None
+    meta_agent: dict[str, Any] = dataclasses.field(default_factory=dict)
+    serve: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str] | None) -> ConfigFile:
+        """Read ``path`` (``None``: an empty ``ConfigFile``); ``ValueError`` saying what is wrong and where."""
+        if path is None:
+            return cls()
         import yaml
 
         file = Path(path)
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ValueError(f"cannot read the MetaAgent config file {file}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ValueError(f"the MetaAgent config file {file} is not valid YAML: {exc}") from None
-        if isinstance(data, dict) and set(data) == {"meta_agent"}:
-            data = data["meta_agent"]
-        return cls.from_mapping(data, source=str(file))
+            raise ValueError(f"cannot read the config file {file}: {exc.strerror}") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"the config file {file} is not valid YAML: {exc}") from None
+        if data is None:
+            return cls(file)
+        if not isinstance(data, dict):
+            raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
+                f"{file} must be a mapping of settings, got {type(data).__name__}")
+        if set(data) & {"meta_agent", "serve"}:
+            unknown = sorted(set(data) - {"meta_agent", "serve"})
+            if unknown:
+                raise ValueError(f"{file}: unknown section(s) {', '.join(map(str, unknown))}; "
+                                 "known: meta_agent, serve")
+            meta, serve = data.get("meta_agent") or {}, data.get("serve") or {}
+        else:
+            meta, serve = data, {}
+        for name, section in (("meta_agent", meta), ("serve", serve)):
+            if not isinstance(section, dict):
+                raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
+                    f"{file}: {name} must be a mapping of settings, got {type(section).__name__}")
+        _check_serve_section(file, serve)
+        return cls(file, dict(meta), dict(serve))
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> MetaAgentConfig:
-        """From ``path``, else ``META_AGENT_CONFIG_FILE``, else the defaults; then ``overrides``
-        (``None`` values ignored)."""
-        chosen = path or env.meta_agent_config_file()
-        base = cls.from_file(chosen) if chosen else cls()
-        return base.replace(**overrides)
+
+def _check_serve_section(file: Path, serve: dict[str, Any]) -> None:
+    unknown = sorted(set(serve) - set(SERVE_SETTINGS))
+    if unknown:
+        raise ValueError(f"{file}: unknown serve setting(s) {', '.join(map(str, unknown))}; "
+                         f"known: {', '.join(SERVE_SETTINGS)}")
+    for name, value in serve.items():
+        types = SERVE_SETTINGS[name]
+        if value is None:  # written out to say "the default"
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ValueError(  # noqa: TRY004 - a bad config file, reported like the others
+                f"{file}: serve.{name} must be {' or '.join(t.__name__ for t in types)}, got {value!r}")

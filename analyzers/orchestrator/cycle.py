@@ -22,10 +22,11 @@ from analyzers.errors import InvalidAgentNameError, OtelMetaError, PromptsRepoEr
 from analyzers.guidelines.compare import VersionStats, compare_pair, version_stats
 from analyzers.guidelines.history import prompt_history
 from analyzers.guidelines.messages import PatternChange
-from analyzers.guidelines.prompt_file import validate_agent_name
+from analyzers.guidelines.prompt_file import tag_name, validate_agent_name
 from analyzers.guidelines.repo import PromptsRepo
 from analyzers.guidelines.rewrite import GuidelineRewriter
 from analyzers.guidelines.rollout import RolloutDecision, RolloutSettings, apply_decision, decide, read_rollout
+from analyzers.guidelines.templates import trusted_tools
 from analyzers.guidelines.writer import GuidelineWriter, WriteResult
 from analyzers.model import Run
 from analyzers.store.base import Store
@@ -243,8 +244,9 @@ def _cycle_agent(
         progress(f"{agent}: mining {len(runs)} runs")
     patterns = mine_patterns(runs, agent, random_state=random_state)
     known_tools = {s.name for r in runs for s in r.steps if s.kind == "tool"}
+    trusted = trusted_tools(runs, released=lambda v: writer.repo.tag_exists(tag_name(agent, v)))
     again = _supported_again(writer, agent, runs, min_traces, random_state)
-    written = writer.write(agent, patterns, known_tools=known_tools, supported_again=again)
+    written = writer.write(agent, patterns, known_tools=known_tools, trusted_tools=trusted, supported_again=again)
     _logger.info(
         "%s: %d runs, %d patterns, %s",
         agent,

@@ -44,9 +44,11 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     """The serve command's learning flags: ``--prompts-repo``, ``--learn-every``, ``--config`` and the
     judge flags."""
     parser.add_argument("--prompts-repo", type=Path, default=None,
-                        help="the git prompts repo the learning loop writes (created when missing)")
+                        help="the git prompts repo the REST API reads and the learning loop writes (the "
+                             "learning loop creates it when missing)")
     parser.add_argument("--learn-every", type=float, default=None, metavar="SECONDS",
-                        help="run a learning cycle at start and then every SECONDS (needs --prompts-repo)")
+                        help="run a learning cycle at start and then every SECONDS (needs --prompts-repo; "
+                             "or learning_interval in the config file)")
     parser.add_argument("--config", type=Path, default=None,
                         help="MetaAgent YAML config (default META_AGENT_CONFIG_FILE)")
     add_judge_arguments(parser)

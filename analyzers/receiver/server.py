@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from analyzers.errors import ListenError
 from analyzers.receiver.grpc_service import build_grpc_server
 from analyzers.receiver.http import ReceiverHttpServer
 from analyzers.receiver.ingest import IngestQueue
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
 
 logger = logging.getLogger(__name__)
+
+
+def _cannot_listen(what: str, host: str, port: int, cause: str) -> str:
+    return (f"cannot listen for {what} on {host}:{port}: {cause}; stop the process that holds the port "
+            "or choose another one (0 = any free port)")
 
 
 class AnalyzerServer:
@@ -47,16 +53,22 @@ class AnalyzerServer:
         self.host = host
         self.context = context if context is not None else ServiceContext(store=store)
         self.ingest = IngestQueue(store, max_queued_spans=max_queued_spans)
-        self._http = ReceiverHttpServer(
-            (host, http_port), ingest=self.ingest, context=self.context, routes=all_routes(),
-            token=token or None, max_body_bytes=max_body_bytes,
-        )
+        try:
+            self._http = ReceiverHttpServer(
+                (host, http_port), ingest=self.ingest, context=self.context, routes=all_routes(),
+                token=token or None, max_body_bytes=max_body_bytes,
+            )
+        except OSError as exc:
+            raise ListenError(_cannot_listen("OTLP/HTTP", host, http_port, exc.strerror or str(exc))) from exc
         self._grpc: grpc.Server | None = None
         self._grpc_port: int | None = None
         if grpc_port is not None:
             try:
                 self._grpc, self._grpc_port = build_grpc_server(
                     self.ingest, host=host, port=grpc_port, token=token or None, max_body_bytes=max_body_bytes)
+            except RuntimeError as exc:  # grpc's "Failed to bind to address"
+                self._http.server_close()
+                raise ListenError(_cannot_listen("OTLP/gRPC", host, grpc_port, "in use or not permitted")) from exc
             except Exception:
                 self._http.server_close()
                 raise

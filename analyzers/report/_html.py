@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from analyzers.mining._findings import group_findings
 from analyzers.model import Pattern
 
 _logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def render_report(
         "generated_at": when,
         "interval_label": interval_label,
         "versions": [v.to_json() for v in versions],
-        "patterns": [p.to_json() for p in sorted(patterns, key=lambda p: (-p.confidence, p.id))],
+        "patterns": [f.to_json() for f in group_findings(patterns)],
         "commits": [c.to_json() for c in commits],
         "changes": [c.to_json() for c in changes],
     }

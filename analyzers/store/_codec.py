@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analyzers.model import Assessment, Run, SpanEvent, SpanLink, SpanRecord, Step
+from analyzers.model import Assessment, EvaluationRecord, Run, SpanEvent, SpanLink, SpanRecord, Step
 
 _BYTES_TAG = "$bytes"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=lambda o: _default(o))
@@ -108,7 +108,7 @@ def steps_from_text(text: str) -> tuple[Step, ...]:
 
 RUN_COLUMNS = (
     "trace_id, agent, outcome, started_ns, duration_ms, steps, prompt_version, prompt_commit, "
-    "problem_id, request_id, complete"
+    "problem_id, request_id, complete, outcome_source"
 )
 
 
@@ -116,12 +116,12 @@ def run_row(run: Run) -> tuple[Any, ...]:
     outcome = None if run.outcome is None else int(run.outcome)
     return (run.trace_id, run.agent, outcome, run.started_at_unix_nano, run.duration_ms,
             steps_text(run.steps), run.prompt_version, run.prompt_commit, run.problem_id,
-            run.request_id, int(run.complete))
+            run.request_id, int(run.complete), run.outcome_source)
 
 
 def run_from_row(row: Sequence[Any]) -> Run:
     (trace_id, agent, outcome, started, duration, steps, prompt_version, prompt_commit,
-     problem_id, request_id, complete) = row
+     problem_id, request_id, complete, outcome_source) = row
     return Run(
         trace_id=trace_id,
         agent=agent,
@@ -134,7 +134,23 @@ def run_from_row(row: Sequence[Any]) -> Run:
         problem_id=problem_id,
         request_id=request_id,
         complete=bool(complete),
+        outcome_source=outcome_source,
     )
+
+
+EVALUATION_COLUMNS = "trace_id, span_id, name, score_value, score_label, explanation, time_ns, attributes"
+
+
+def evaluation_row(r: EvaluationRecord) -> tuple[Any, ...]:
+    return (r.trace_id, r.span_id or "", r.name, r.score_value, r.score_label, r.explanation,
+            r.time_unix_nano, dumps(dict(r.attributes)))
+
+
+def evaluation_from_row(row: Sequence[Any]) -> EvaluationRecord:
+    trace_id, span_id, name, score_value, score_label, explanation, time_ns, attributes = row
+    return EvaluationRecord(trace_id=trace_id, span_id=span_id or None, name=name, score_value=score_value,
+                            score_label=score_label, explanation=explanation, time_unix_nano=time_ns,
+                            attributes=loads(attributes))
 
 
 def assessment_body(a: Assessment) -> str:

@@ -66,6 +66,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX assessments_by_time ON assessments(ts_ns);
     """,
+    # 2: where each run's outcome came from, and evaluators' gen_ai.evaluation.result records (from
+    # OTLP logs) kept whole; span_id is '' when a record names only its trace.
+    """
+    ALTER TABLE runs ADD COLUMN outcome_source TEXT;
+    UPDATE runs SET outcome_source = 'api' WHERE trace_id IN (SELECT trace_id FROM outcomes);
+    UPDATE runs SET outcome_source = 'span' WHERE outcome IS NOT NULL AND outcome_source IS NULL;
+    CREATE TABLE evaluations (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        score_value REAL,
+        score_label TEXT,
+        explanation TEXT,
+        time_ns INTEGER NOT NULL,
+        attributes TEXT NOT NULL,
+        received_ns INTEGER NOT NULL,
+        UNIQUE (trace_id, span_id, name, time_ns)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from analyzers.model import Assessment, Run, SpanRecord
+from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 
 
 @runtime_checkable
@@ -48,7 +48,19 @@ class Store(Protocol):
         """How many complete runs (with any outcome) there are."""
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
-        """Set or override a run's outcome; ``False`` when the trace is unknown (no span of it is stored)."""
+        """Set or override a run's outcome (source ``api``, which outranks the spans' own and any
+        evaluation); ``False`` when the trace is unknown (no span of it is stored)."""
+
+    def write_evaluations(self, records: Sequence[EvaluationRecord]) -> int:
+        """Commit evaluators' ``gen_ai.evaluation.result`` records (from OTLP logs); return how many were new.
+
+        Returns only after the records are committed; a record already stored (same trace, span, name
+        and time: an exporter's retry) is kept as it was. Their traces' runs are re-assembled, so an
+        outcome rule can map them (``analyzers.conventions.OutcomeRule``).
+        """
+
+    def evaluations_for_trace(self, trace_id: str) -> list[EvaluationRecord]:
+        """Every stored evaluation record of one trace, oldest first."""
 
     # --- assessments (analyzers.assessor) ------------------------------------------------------------
     def save_assessment(self, assessment: Assessment) -> None:

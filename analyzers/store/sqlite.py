@@ -27,7 +27,7 @@ from typing import Any
 
 from analyzers.conventions import assemble_run
 from analyzers.errors import StoreError
-from analyzers.model import Assessment, Run, SpanRecord
+from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec
 from analyzers.store._schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -208,17 +208,16 @@ class SqliteStore:
                 try:
                     traces = [r[0] for r in conn.execute("SELECT trace_id FROM dirty_traces LIMIT ?", (limit,))]
                     for trace_id in traces:
-                        run = assemble_run(self._load_spans(conn, trace_id))
+                        override = conn.execute("SELECT success FROM outcomes WHERE trace_id = ?",
+                                                (trace_id,)).fetchone()
+                        run = assemble_run(self._load_spans(conn, trace_id),
+                                           evaluations=self._load_evaluations(conn, trace_id),
+                                           api_outcome=None if override is None else bool(override[0]))
                         if run is None:
                             conn.execute("DELETE FROM runs WHERE trace_id = ?", (trace_id,))
                             continue
-                        row = list(_codec.run_row(run))
-                        override = conn.execute("SELECT success FROM outcomes WHERE trace_id = ?",
-                                                (trace_id,)).fetchone()
-                        if override is not None:
-                            row[2] = override[0]
                         conn.execute(f"INSERT OR REPLACE INTO runs({_codec.RUN_COLUMNS}) VALUES "
-                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _codec.run_row(run))
                     conn.executemany("DELETE FROM dirty_traces WHERE trace_id = ?", [(t,) for t in traces])
                     conn.execute("COMMIT")
                 except BaseException:
@@ -242,6 +241,14 @@ class SqliteStore:
                 resources[rid] = _codec.loads(text)
             out.append(_codec.span_from_row(row[:-1], resources[rid]))
         return out
+
+    @staticmethod
+    def _load_evaluations(conn: sqlite3.Connection, trace_id: str) -> list[EvaluationRecord]:
+        rows = conn.execute(
+            f"SELECT {_codec.EVALUATION_COLUMNS} FROM evaluations WHERE trace_id = ? ORDER BY time_ns",
+            (trace_id,),
+        ).fetchall()
+        return [_codec.evaluation_from_row(row) for row in rows]
 
     @contextmanager
     def _fresh(self) -> Iterator[sqlite3.Connection]:
@@ -338,12 +345,44 @@ class SqliteStore:
                     conn.execute(
                         "INSERT OR REPLACE INTO outcomes(trace_id, success, submission, set_ns) VALUES (?, ?, ?, ?)",
                         (trace_id, int(success), submission, time.time_ns()))
-                    conn.execute("UPDATE runs SET outcome = ? WHERE trace_id = ?", (int(success), trace_id))
+                    conn.execute("UPDATE runs SET outcome = ?, outcome_source = 'api' WHERE trace_id = ?",
+                                 (int(success), trace_id))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         return known is not None
+
+    def write_evaluations(self, records: Sequence[EvaluationRecord]) -> int:
+        """See ``Store.write_evaluations``."""
+        if not records:
+            return 0
+        now = time.time_ns()
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    before = conn.total_changes
+                    conn.executemany(
+                        f"INSERT OR IGNORE INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(*_codec.evaluation_row(r), now) for r in records],
+                    )
+                    stored = conn.total_changes - before
+                    conn.executemany("INSERT OR IGNORE INTO dirty_traces(trace_id) VALUES (?)",
+                                     [(t,) for t in {r.trace_id for r in records}])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write evaluations to {self.path}: {exc}") from exc
+        return stored
+
+    def evaluations_for_trace(self, trace_id: str) -> list[EvaluationRecord]:
+        with self._reading() as conn:
+            return self._load_evaluations(conn, trace_id)
 
     def submission(self, trace_id: str) -> str | None:
         """The submission recorded with a late outcome, if any."""

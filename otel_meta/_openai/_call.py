@@ -1,4 +1,9 @@
-"""One traced LLM call: its span, the captured input, and ending it exactly once."""
+"""One traced LLM call: its span, the captured input, and ending it exactly once.
+
+The span is otel-meta's own, or (``owned=False``) the span another openai instrumentation opened for
+this same call: then otel-meta adds its response attributes to it (never content: that span follows its
+own instrumentation's capture settings) and leaves ending it, and recording an error, to its owner.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +23,13 @@ _NO_CONTENT = CaptureMode.NO_CONTENT
 class LlmCall:
     """An LLM call in flight. ``finish``/``fail`` end the span; whichever comes first wins."""
 
-    __slots__ = ("_open", "input_messages", "policy", "span")
+    __slots__ = ("_open", "input_messages", "owned", "policy", "span")
 
-    def __init__(self, span: Span, policy: ContentPolicy, input_messages: str | None) -> None:
+    def __init__(self, span: Span, policy: ContentPolicy, input_messages: str | None, owned: bool = True) -> None:
         self.span = span
         self.policy = policy
         self.input_messages = input_messages
+        self.owned = owned
         self._open = [True]  # popped by whoever ends the span: list.pop is atomic, so no lock is needed
 
     def _claim(self) -> bool:
@@ -41,6 +47,9 @@ class LlmCall:
         if not self._claim():
             return
         span = self.span
+        if not self.owned:
+            safe_call("openai.finish_shared", _add_result, span, make_result, args, self.policy)
+            return
         try:
             if span.is_recording():
                 policy = self.policy
@@ -59,7 +68,7 @@ class LlmCall:
 
     def fail(self, exc: BaseException, make_result: Callable[[ContentPolicy], _spans.LlmResult] | None = None) -> None:
         """End the span as failed with ``error.type`` from ``exc`` (and what was received so far)."""
-        if not self._claim():
+        if not self._claim() or not self.owned:
             return
         try:
             if self.span.is_recording():
@@ -70,6 +79,12 @@ class LlmCall:
             internal_error("openai.fail", err)
         finally:
             self.span.end()
+
+
+def _add_result(span: Span, make_result: Callable[..., _spans.LlmResult], args: tuple[Any, ...],
+                policy: ContentPolicy) -> None:
+    if span.is_recording():
+        _spans.set_llm_result(span, make_result(*args, policy), on_span=False)
 
 
 def safe_call(site: str, fn: Callable[..., Any], *args: Any) -> None:

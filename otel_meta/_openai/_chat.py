@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_meta._content import ContentPolicy
-from otel_meta._openai._messages import field, int_or_none, output_message, values_of
+from otel_meta._openai._messages import field, int_or_none, output_message, text_or_empty, values_of
 from otel_meta._spans import LlmResult
 
 
@@ -51,8 +51,8 @@ def chat_result(response: Any, policy: ContentPolicy) -> LlmResult:
             call_values = values_of(call)
             function = values_of(call_values.get("function") or call_values.get("custom"))
             name, call_id = function.get("name"), call_values.get("id")
-            names.append(str(name))
-            ids.append(str(call_id))
+            names.append(text_or_empty(name))
+            ids.append(text_or_empty(call_id))
             if capture:
                 calls.append((call_id, name, function.get("arguments") or function.get("input")))
         if capture:
@@ -143,8 +143,8 @@ class ChatAccumulator:
         messages: list[dict[str, Any]] = []
         for _, state in sorted(self.choices.items()):
             calls = [state.calls[i] for i in sorted(state.calls)]
-            names.extend(str(c[1]) for c in calls)
-            ids.extend(str(c[0]) for c in calls)
+            names.extend(text_or_empty(c[1]) for c in calls)
+            ids.extend(text_or_empty(c[0]) for c in calls)
             if policy.mode.enabled:
                 messages.append(output_message(
                     "".join(state.reasoning) or None, "".join(state.text) or None,

@@ -189,5 +189,11 @@ def output_message(reasoning: str | None, text: str | None, tool_calls: list[tup
     return message
 
 
+def text_or_empty(value: Any) -> str:
+    """A tool call's id or name as the span records it: ``""`` when the response lacks it (the names and
+    ids arrays stay index-aligned; never the string ``"None"``)."""
+    return value if isinstance(value, str) else ""
+
+
 def int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_meta._content import ContentPolicy
-from otel_meta._openai._messages import field, int_or_none, output_message
+from otel_meta._openai._messages import field, int_or_none, output_message, text_or_empty
 from otel_meta._spans import LlmResult
 
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -40,8 +40,8 @@ def items_result(response: Any, items: Any, policy: ContentPolicy) -> LlmResult:
             reasoning.append(_reasoning_of(item))
         elif kind in ("function_call", "custom_tool_call"):
             name, call_id = field(item, "name"), field(item, "call_id")
-            names.append(str(name))
-            ids.append(str(call_id))
+            names.append(text_or_empty(name))
+            ids.append(text_or_empty(call_id))
             calls.append((call_id, name, field(item, "arguments") or field(item, "input")))
         elif kind == "message" and policy.mode.enabled:
             for part in field(item, "content") or ():

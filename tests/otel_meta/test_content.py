@@ -48,6 +48,12 @@ def test_policy_runs_hook_after_builtins_then_truncates() -> None:
     assert len(long) == 40 and long.endswith("[truncated 60 chars]")
 
 
+def test_hook_returning_none_drops_the_text() -> None:
+    policy = ContentPolicy(CaptureMode.SPAN_ONLY, lambda text: None)  # type: ignore[arg-type, return-value]
+    assert policy.text("customer 42 said hi") == "[REDACTED]"
+    assert policy.json({"note": "hi"}) == '{"[REDACTED]":"[REDACTED]"}'
+
+
 def test_env_switches_capture_on(monkeypatch: pytest.MonkeyPatch, instrument: Any,
                                  exporter: InMemorySpanExporter) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")

@@ -70,7 +70,8 @@ def test_agent_run_with_tools_thinking_and_outcome(instrumented: None, exporter:
     assert run.attributes[sc.OTEL_META_OUTCOME] == sc.OUTCOME_SUCCESS
     assert sc.OTEL_META_SUBMISSION not in run.attributes
     tool = spans["execute_tool get_pods"]
-    assert dict(tool.attributes) == {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "get_pods"}
+    assert dict(tool.attributes) == {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "get_pods",
+                                     sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION}
     think = spans["think diagnosis"]
     assert think.attributes[sc.GEN_AI_OPERATION_NAME] == sc.OP_THINK
     assert think.attributes[sc.GEN_AI_AGENT_NAME] == "diagnosis"
@@ -90,6 +91,20 @@ def test_tool_exception_marks_failure_and_propagates(instrumented: None, exporte
     span = only_span(exporter)
     assert span.attributes[sc.ERROR_TYPE] == "PodsUnavailable"
     assert span.status.status_code is StatusCode.ERROR
+    [event] = span.events
+    assert event.name == sc.EXCEPTION_EVENT
+    assert dict(event.attributes) == {sc.EXCEPTION_TYPE: f"{__name__}.PodsUnavailable"}
+
+
+def test_tool_exception_message_is_recorded_only_with_capture_on(
+    instrument: Any, exporter: InMemorySpanExporter
+) -> None:
+    instrument(capture_content=True)
+    with pytest.raises(PodsUnavailable):
+        logs("broken")
+    [event] = only_span(exporter).events
+    assert event.attributes[sc.EXCEPTION_MESSAGE] == "broken"
+    assert "exception.stacktrace" not in event.attributes
 
 
 def test_agent_exception_is_failure_unless_outcome_set(instrumented: None, exporter: InMemorySpanExporter) -> None:

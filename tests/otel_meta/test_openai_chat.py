@@ -76,6 +76,30 @@ def test_chat_reasoning_field_counts_and_no_tool_calls_is_empty(
     assert attrs[sc.OTEL_META_RESPONSE_TOOL_CALL_IDS] == ()
 
 
+def test_missing_tool_call_id_or_name_is_empty_never_none(
+    instrumented: None, server: OpenAIStandIn, exporter: InMemorySpanExporter
+) -> None:
+    body = chat_completion(None, tool_calls=[("call_1", "get_pods", "{}"), ("call_2", "get_logs", "{}")])
+    calls = body["choices"][0]["message"]["tool_calls"]
+    del calls[0]["id"]
+    del calls[1]["function"]["name"]
+    events = chat_stream_events("", tool_calls=[("call_3", "get_pods", "{}")])
+    for _, chunk in events:
+        for choice in chunk["choices"]:
+            for call in choice["delta"].get("tool_calls", ()):
+                call.pop("id", None)
+    server.enqueue(JsonReply(body), SseReply(events))
+    client = _client(server)
+    client.chat.completions.create(model="m", messages=MESSAGES)
+    for _ in client.chat.completions.create(model="m", messages=MESSAGES, stream=True):
+        pass
+    whole, streamed = exporter.get_finished_spans()
+    assert whole.attributes[sc.OTEL_META_RESPONSE_TOOL_CALLS] == ("get_pods", "")
+    assert whole.attributes[sc.OTEL_META_RESPONSE_TOOL_CALL_IDS] == ("", "call_2")
+    assert streamed.attributes[sc.OTEL_META_RESPONSE_TOOL_CALLS] == ("get_pods",)
+    assert streamed.attributes[sc.OTEL_META_RESPONSE_TOOL_CALL_IDS] == ("",)
+
+
 @pytest.mark.parametrize(("status", "error"), [(400, openai.BadRequestError),
                                                (429, openai.RateLimitError),
                                                (500, openai.InternalServerError)])

@@ -44,6 +44,18 @@ def test_response_records_reasoning_summary_and_function_calls(
     assert attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
 
 
+def test_function_call_without_call_id_is_empty_never_none(
+    instrumented: None, server: OpenAIStandIn, exporter: InMemorySpanExporter
+) -> None:
+    body = responses_body("", function_calls=[("call_a", "get_pods", "{}")])
+    del body["output"][0]["call_id"]
+    server.enqueue(JsonReply(body))
+    _client(server).responses.create(model="o4-mini", input="why slow?")
+    attrs = only_span(exporter, "chat").attributes
+    assert attrs[sc.OTEL_META_RESPONSE_TOOL_CALLS] == ("get_pods",)
+    assert attrs[sc.OTEL_META_RESPONSE_TOOL_CALL_IDS] == ("",)
+
+
 def test_response_stream_uses_the_completed_response(
     instrument: object, server: OpenAIStandIn, exporter: InMemorySpanExporter
 ) -> None:

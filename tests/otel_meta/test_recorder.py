@@ -61,3 +61,25 @@ def test_recorder_unknown_trace_id_is_ignored(instrumented: None, exporter: InMe
     otel_meta.add_tool_call("never-started", "x", None, True, None, 0.1)
     otel_meta.end_agent_trace("never-started", True)
     assert exporter.get_finished_spans() == ()
+
+
+def test_recorder_none_values_are_absent_not_the_string_none(
+    instrument: Any, exporter: InMemorySpanExporter
+) -> None:
+    instrument(capture_content=True)
+    otel_meta.collect_agent_trace(None, "diagnosis")  # type: ignore[arg-type]
+    otel_meta.add_thinking_step(None, None)  # type: ignore[arg-type]
+    otel_meta.end_agent_trace(None, True)  # type: ignore[arg-type]
+
+    @otel_meta.agent("localization")
+    def localize() -> None:
+        otel_meta.thinking(None)  # type: ignore[arg-type]
+
+    localize()
+    spans = exporter.get_finished_spans()
+    [run] = [s for s in spans if s.name == "invoke_agent diagnosis"]
+    assert sc.OTEL_META_REQUEST_ID not in run.attributes
+    for span in spans:
+        assert "None" not in span.attributes.values(), span.name
+    thinks = [s for s in spans if s.name.startswith("think")]
+    assert [t.attributes[sc.OTEL_META_THINKING_CHARS] for t in thinks] == [0, 0]

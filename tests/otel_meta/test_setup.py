@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import otel_meta
+from otel_meta import semconv as sc
 from otel_meta._instrumentor import OtelMetaInstrumentor
 from otel_meta._patching import is_patched
 from tests.otel_meta.conftest import track
@@ -96,6 +97,21 @@ def test_instrumentor_entry_point_surface(provider: TracerProvider, exporter: In
     finally:
         instrumentor.uninstrument()
     assert not instrumentor.is_instrumented_by_opentelemetry
+
+
+def test_instrumentor_accepts_every_base_instrumentor_keyword(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    instrumentor = OtelMetaInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, meter_provider=object(), logger_provider=object(),
+                            event_logger_provider=object(), schema_url="https://opentelemetry.io/schemas/1.45.0",
+                            skip_dep_check=True, raise_exception_on_conflict=False, capture_content=True)
+    try:
+        noop()
+        [span] = exporter.get_finished_spans()
+        assert span.attributes[sc.GEN_AI_TOOL_CALL_RESULT] == "1"
+    finally:
+        instrumentor.uninstrument()
 
 
 def _clean_env(**extra: str) -> dict[str, str]:

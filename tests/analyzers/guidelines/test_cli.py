@@ -74,6 +74,7 @@ def test_cli_learn_proposals_and_refusals(tmp_path: Path, capsys: pytest.Capture
     with SqliteStore(db, synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", planted_runs(24))
     cli(capsys, "prompts", "init", str(repo))
+    cli(capsys, "prompts", "add-agent", str(repo), "diagnosis")
     code, out, _ = cli(
         capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--no-auto-update", "--json"
     )

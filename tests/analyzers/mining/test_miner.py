@@ -170,6 +170,18 @@ def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
             rest = [s.ok for r in runs for s in r.steps if s.kind == "tool" and s.name != p.tools[0]]
             assert (p.unit, p.frequency) == ("calls", len(own))
             assert p.success_rate == pytest.approx(_rate(own)) and p.comparison_rate == pytest.approx(_rate(rest))
+        elif p.kind == "precondition":  # the tool's calls after a call of the first one, against its others
+            before, tool = p.tools
+            after: list[bool] = []
+            without: list[bool] = []
+            for r in runs:
+                seen = False
+                for st in (s for s in r.steps if s.kind == "tool"):
+                    if st.name == tool:
+                        (after if seen else without).append(st.ok)
+                    seen |= st.name == before
+            assert (p.unit, p.frequency) == ("calls", len(after))
+            assert p.success_rate == pytest.approx(_rate(after)) and p.comparison_rate == pytest.approx(_rate(without))
         elif p.kind == "hot_spot":
             calls = [s for r in runs for s in r.steps if s.kind == "tool" and s.name == p.tools[0]]
             within = sum(s.duration_ms <= p.measures["rest_p95_ms"] for s in calls)
@@ -178,10 +190,10 @@ def test_pattern_figures_are_the_two_groups_its_test_compares() -> None:
             assert p.comparison_rate is not None
             assert 0.9 <= p.comparison_rate <= 1.0  # the other tools' calls within their own p95
         else:
-            shown = [bool(r.outcome) for r in runs if rule.shows(r)]
-            compared = [r for r in runs if not rule.shows(r)]
-            if p.kind in ("long_reasoning", "short_reasoning"):  # only runs whose reasoning length is known
-                compared = [r for r in compared if any(s.kind == "thinking" for s in r.steps)]
+            # Only the runs the test is about: those calling the tool of a precondition, those where the
+            # tool of a recovery failed, those whose reasoning length is known.
+            shown = [bool(r.outcome) for r in runs if rule.compared(r) and rule.shows(r)]
+            compared = [r for r in runs if rule.compared(r) and not rule.shows(r)]
             assert (p.unit, p.frequency) == ("runs", len(shown)), (p.kind, p.tools)
             assert p.success_rate == pytest.approx(_rate(shown)), (p.kind, p.tools)
             assert p.comparison_rate == pytest.approx(_rate([bool(r.outcome) for r in compared]))

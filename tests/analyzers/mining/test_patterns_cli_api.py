@@ -8,7 +8,7 @@ import pytest
 
 from analyzers.cli import main
 from analyzers.importers import ImportedRun, ImportedStep, export_runs
-from analyzers.mining import mine_patterns, mine_store
+from analyzers.mining import group_findings, mine_patterns, mine_store
 from analyzers.mining.synthetic import SUCCESS_SEQUENCE, planted_runs
 from analyzers.receiver.server import AnalyzerServer
 from analyzers.store.exporter import StoreSpanExporter
@@ -46,19 +46,23 @@ def test_patterns_command_prints_json_list_of_mined_patterns(planted_db: Path, c
     assert printed and all(p["confidence"] >= 0.7 and p["agent"] == AGENT for p in printed)
     assert list(SUCCESS_SEQUENCE) in [p["tools"] for p in printed if p["type"] == "success_pattern"]
     with SqliteStore(planted_db) as store:
-        expected = [p.to_json() for p in mine_store(store, AGENT, min_confidence=0.7)]
-    assert printed == expected
+        findings = group_findings(mine_store(store, AGENT, min_confidence=0.7))
+    # One finding after another, each pattern naming its finding's lead.
+    assert printed == [dict(p.to_json(), finding=f.lead.id) for f in findings for p in f.patterns]
+    assert len({p["finding"] for p in printed}) == len(findings) < len(printed)
     # The runs assembled from the stored spans mine like the runs themselves.
     direct = [p.to_json() for p in mine_patterns([r.to_run() for r in _imported(300, 8)], AGENT)]
-    assert [(p["id"], p["frequency"]) for p in printed] == [
+    assert sorted((p["id"], p["frequency"]) for p in printed) == sorted(
         (p["id"], p["frequency"]) for p in direct if p["confidence"] >= 0.7
-    ]
+    )
 
 
 def test_patterns_command_table_and_errors(planted_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["patterns", "--db", str(planted_db)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("  CONF  TYPE") and " -> ".join(SUCCESS_SEQUENCE) in out
+    assert out.startswith("  CONF  EFFECT [90% interval]   SCOPE       TYPE / KIND") and " -> ".join(SUCCESS_SEQUENCE) in out
+    # the flaky tool's call failures and the runs with a failed call of it are one finding
+    assert "  also failure_pattern / failed_call" in out and out.count("flaky_api is unreliable") == 1
     assert main(["patterns", "--db", str(planted_db), "--agent", "nobody"]) == 2
     assert "no runs of agent 'nobody'" in capsys.readouterr().err
     assert main(["patterns", "--db", str(tmp_path / "none.db")]) == 2

@@ -110,7 +110,8 @@ def test_status_reads_the_config_file_named_by_config(tmp_path: Path, capsys: py
 
 def _root_level(*argv: str, env_level: str) -> subprocess.CompletedProcess[str]:
     code = ("import logging, sys\nfrom analyzers.cli import main\n"
-            "main(sys.argv[1:])\nprint(logging.getLevelName(logging.getLogger().level))\n")
+            "code = main(sys.argv[1:])\nprint(logging.getLevelName(logging.getLogger().level))\n"
+            "sys.exit(code)\n")
     return subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, check=False,
                           env=dict(os.environ, PYTHONPATH=str(ROOT), META_AGENT_LOG_LEVEL=env_level))

@@ -100,10 +100,8 @@ def test_learn_commit_body_lists_each_pattern_with_figures_and_evidence(
 
 
 def test_learn_proposal_without_backup_prints_the_branch(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Path, repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = tmp_path / "fresh"
-    cli(capsys, "prompts", "init", str(repo))
     main_before = git(repo, "rev-parse", "main")
     code, out, _ = cli(
         capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--no-auto-update", "--no-backup"
@@ -111,7 +109,9 @@ def test_learn_proposal_without_backup_prints_the_branch(
     assert code == 0 and "commit " in out and out.rstrip().split("\n")[0].endswith("proposals/diagnosis/v1.0.1")
     assert "  + " in out
     assert git(repo, "rev-parse", "main") == main_before
-    assert git(repo, "tag", "--list") == ""  # no version tag on a proposal, no <agent>/original
+    # no version tag on a proposal, no <agent>/original; stable stays on what add-agent created
+    assert git(repo, "tag", "--list").split() == ["diagnosis/stable", "diagnosis/v1.0.0"]
+    assert git(repo, "rev-parse", "diagnosis/stable^{commit}") == main_before
     branch_file = git(repo, "show", "proposals/diagnosis/v1.0.1:diagnosis.yaml")
     assert "version: 1.0.1" in branch_file
 
@@ -176,6 +176,8 @@ def test_learn_skips_names_with_a_newline_and_learns_for_the_others(
                   for s in planted_runs(30, seed=1)]
         record_runs(store, "tricky", tricky)
         record_runs(store, "triage", planted_runs(30, seed=2))
+    for agent in ("tricky", "triage"):
+        assert cli(capsys, "prompts", "add-agent", str(repo), agent)[0] == 0
     code, out, err = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--json")
     assert code == 0, err
     by_agent = {a["agent"]: a for a in json.loads(out)["agents"]}

@@ -65,12 +65,13 @@ def test_serve_prints_its_ports_serves_and_exits_0_on_sigterm(tmp_path):
     out = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(db), "--json"],
                          capture_output=True, text=True, check=True).stdout
     [run] = json.loads(out)
-    assert set(run) == {"trace_id", "agent", "outcome", "prompt_version", "started_at", "duration_ms", "steps"}
+    assert set(run) == {"trace_id", "agent", "outcome", "outcome_source", "prompt_version", "started_at",
+                        "duration_ms", "steps"}
     assert (run["trace_id"], run["agent"], run["outcome"]) == (trace_id.hex(), "cli-agent", "success")
     assert run["steps"] == [{"kind": "tool", "name": "grep", "ok": True, "duration_ms": 5.0, "error_type": None}]
-    table = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(db), "--agent", "nobody"],
+    table = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(db), "--agent", "cli-agent"],
                            capture_output=True, text=True, check=True).stdout
-    assert table.strip() == "no runs"
+    assert trace_id.hex() in table and "grep" in table
 
 
 def _read_reply(sock: socket.socket) -> bytes:

@@ -9,7 +9,8 @@ from otel_meta import semconv as sc
 from tests.analyzers.receiver import payloads as p
 from tests.analyzers.receiver.test_bad_input import PROTOBUF, post
 
-RUN_KEYS = {"trace_id", "agent", "outcome", "prompt_version", "started_at", "duration_ms", "steps"}
+RUN_KEYS = {"trace_id", "agent", "outcome", "outcome_source", "prompt_version", "started_at", "duration_ms",
+            "steps"}
 STEP_KEYS = {"kind", "name", "ok", "duration_ms", "error_type"}
 
 
@@ -50,6 +51,7 @@ def test_late_outcome_sets_and_overrides_and_404s_for_unknown_traces(server, sto
                            {"Content-Type": "application/json"}, f"/api/runs/{tid}/outcome")
     assert status == 200 and json.loads(data)["outcome"] == "failure"
     assert get(server, f"/api/runs/{tid}")[1]["outcome"] == "failure"
+    assert get(server, f"/api/runs/{tid}")[1]["outcome_source"] == "api"
     assert store.submission(tid) == "gave up"
     # A late span re-assembles the run; the override stays.
     assert post(server, p.body(p.tool_span(trace_id, 7, "ls", 3)), PROTOBUF)[0] == 200
@@ -84,7 +86,8 @@ def test_runs_cli_json_and_rest_give_the_same_documented_shape(server, store, tm
     rest = get(server, "/api/runs?agent=shape")[1]
     assert cli == rest == [get(server, f"/api/runs/{tid}")[1]]
     [run] = cli
-    assert list(run) == ["trace_id", "agent", "outcome", "prompt_version", "started_at", "duration_ms", "steps"]
+    assert list(run) == ["trace_id", "agent", "outcome", "outcome_source", "prompt_version", "started_at",
+                         "duration_ms", "steps"]
     assert (run["trace_id"], run["agent"], run["outcome"], run["prompt_version"]) == (tid, "shape", "failure", "1.0.3")
     assert datetime.fromisoformat(run["started_at"]).tzinfo is not None
     assert run["duration_ms"] == 5.0

@@ -25,7 +25,7 @@ def agent_span(trace_id: str, agent: str, start_s: int, outcome: str | None = "s
 
 
 def test_schema_version_wal_and_full_sync(store):
-    assert isinstance(store, Store) and store.schema_version == 1
+    assert isinstance(store, Store) and store.schema_version == 2
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.execute("PRAGMA user_version=99")
