@@ -47,9 +47,11 @@ $(PHOENIX_STAMP):
 
 install: $(STAMP)
 
-# The test-only environments: Phoenix, the bare `pip install otel-meta`, and traceloop-sdk (unresolvable pins: its client gets .venv-traceloop).
+# The test-only environments: Phoenix, the bare `pip install otel-meta`, and one venv per agent framework
+# (their pins conflict with ours and with each other: .venv-frameworks/<name>, traceloop-sdk's
+# .venv-traceloop). Each is built once; its stamp holds the requirements it was built from.
 test-deps: $(STAMP) $(PHOENIX_STAMP) $(BASE_STAMP)
-	$(PY) -m tests.analyzers.conventions.traceloop_env
+	$(PY) -m tests.analyzers.conventions.envs
 
 demo: $(DEMO_STAMP)
 	@$(PY) -m examples.demo
@@ -61,4 +63,4 @@ bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) $(BASE_VENV) .venv-traceloop demo-output .pytest_cache
+	rm -rf $(VENV) $(PHOENIX_VENV) $(BASE_VENV) .venv-traceloop .venv-frameworks demo-output .pytest_cache

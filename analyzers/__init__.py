@@ -24,7 +24,10 @@ _EXPORTS = {
     "Step": "analyzers.model",
     "assess": "analyzers.assessor",
     "SqliteStore": "analyzers.store.sqlite",
+    "PostgresStore": "analyzers.store.postgres",
+    "RunAssembler": "analyzers.assembly",
     "Store": "analyzers.store.base",
+    "open_store": "analyzers.store",
 }
 
 __all__ = sorted(_EXPORTS)

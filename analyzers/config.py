@@ -10,6 +10,7 @@
 | ``OTEL_META_JUDGE_API_KEY`` | the judge's API key | ``OPENAI_API_KEY`` |
 | ``OPENAI_API_KEY`` | the judge's API key when ``OTEL_META_JUDGE_API_KEY`` is unset | none |
 | ``OTEL_META_JUDGE_ON_ERROR`` | ``raise`` (a ``JudgeError``) or ``heuristic`` (fall back) | ``raise`` |
+| ``OTEL_META_OUTCOME_RULE`` | which evaluation results give a run's outcome, e.g. ``names=task_success,threshold=0.5`` (``analyzers.conventions.OutcomeRule.parse``) | any evaluation but the judge's, by label |
 
 The LLM judge is used only when both a model and a base URL are set.
 """
@@ -68,3 +69,8 @@ def judge_api_key() -> str | None:
 def judge_on_error() -> str:
     """``OTEL_META_JUDGE_ON_ERROR``: ``raise`` (default) or ``heuristic``."""
     return (_get("OTEL_META_JUDGE_ON_ERROR") or "raise").lower()
+
+
+def outcome_rule() -> str | None:
+    """``OTEL_META_OUTCOME_RULE``: the outcome rule's text (``OutcomeRule.parse``), or ``None``."""
+    return _get("OTEL_META_OUTCOME_RULE")

@@ -30,6 +30,28 @@ class OverloadedError(StoreError):
     """The write queue is full; retry later (HTTP 503 / gRPC UNAVAILABLE)."""
 
 
+class StoreLocationError(StoreError):
+    """The store's path cannot hold a store: its directory is missing or read-only, or it is a directory."""
+
+
+class StoreCorruptError(StoreError):
+    """The store file is not a database, is truncated, or has corrupted pages."""
+
+
+class StoreVersionError(StoreError):
+    """The store's schema is newer than this otel-meta."""
+
+
+class StoreFullError(StoreError):
+    """The disk (or the database server's quota) is full."""
+
+
+class StoreConnectionError(StoreError):
+    """The database server cannot be reached or refused the login."""
+
+
+class SpanValueError(StoreError, ValueError):
+    """A span carries a value the store cannot hold (e.g. a time over 2^63-1 ns); not retryable (HTTP 400)."""
 class ListenError(OtelMetaError):
     """A receiver port cannot be bound (already in use, not permitted, or an address not on this host)."""
 
@@ -83,3 +105,8 @@ class StateFileError(OtelMetaError):
 
 class ImportDataError(OtelMetaError):
     """A dataset file to import is missing or not in the expected format."""
+
+
+
+class InsecureBindError(OtelMetaError):
+    """A bind address other than loopback was asked for without a token (the CLI prints it, exit 2)."""

@@ -39,6 +39,15 @@ PATTERN_TYPES: tuple[PatternType, ...] = (
 AttributeValue = Any
 
 
+QUALITY_DIGITS = 4
+"""Decimal digits of ``reasoningQuality`` as the CLI and the REST API return it."""
+
+
+def returned_quality(quality: float) -> float:
+    """A reasoning quality as ``Assessment.to_json`` returns it (stores filter on this value)."""
+    return round(quality, QUALITY_DIGITS)
+
+
 def iso_utc(ns: int) -> str:
     """Format a Unix time in nanoseconds as an ISO 8601 UTC string with millisecond precision."""
     dt = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
@@ -289,7 +298,7 @@ class Assessment:
             "requestId": self.request_id,
             "agentName": self.agent_name,
             "timestamp": self.timestamp,
-            "reasoningQuality": round(self.reasoning_quality, 4),
+            "reasoningQuality": returned_quality(self.reasoning_quality),
             "shouldReplan": self.should_replan,
             "shouldDeepenReasoning": self.should_deepen_reasoning,
             "recommendedActions": list(self.recommended_actions),

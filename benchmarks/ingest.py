@@ -11,19 +11,30 @@ compared: on a shared 2-core machine a neighbour's burst would otherwise decide 
 serial (parse, then insert); the server overlaps parsing with the writer's commits (SQLite releases the
 GIL), so the ratio can exceed 1.
 
-    python benchmarks/ingest.py [--requests 120] [--clients 4] [--repeat 3]
+With ``--db postgresql://user@host:port/dbname`` both figures are measured on PostgreSQL instead: the
+ceiling with ``PostgresStore``, the served rate with 1 and then 2 ``otel-meta serve`` replicas (separate
+processes, clients split between them) on a fresh database created next to the one named (the user
+needs CREATEDB; each is dropped afterwards).
+
+    python benchmarks/ingest.py [--requests 120] [--clients 4] [--repeat 3] [--db postgresql://…]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import os
+import re
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,7 +46,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from analyzers.receiver import otlp
 from analyzers.receiver.server import AnalyzerServer
-from analyzers.store.sqlite import SqliteStore
+from analyzers.store import open_store
+from analyzers.store.base import Store
 from otel_meta import semconv as sc
 
 BATCH = 512
@@ -83,8 +95,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ceiling(bodies: list[bytes], db: Path) -> float:
-    store = SqliteStore(db)
+def ceiling(bodies: list[bytes], db: str) -> float:
+    store = open_store(db)
     t = time.perf_counter()
     for i in range(0, len(bodies), 4):  # group commit of 4 requests, as the server does under load
         spans = []
@@ -96,14 +108,13 @@ def ceiling(bodies: list[bytes], db: Path) -> float:
     return len(bodies) * BATCH / elapsed
 
 
-def served(bodies: list[bytes], db: Path, clients: int) -> float:
-    store = SqliteStore(db)
-    server = AnalyzerServer(store, grpc_port=None).start()
-    host, port = server.http_address
+def send_all(bodies: list[bytes], addresses: list[tuple[str, int]], clients: int) -> tuple[float, list[str]]:
+    """POST every body (retrying 429/503) from ``clients`` threads spread over ``addresses``; return the
+    elapsed time and the errors."""
     chunks = [bodies[i::clients] for i in range(clients)]
     errors: list[str] = []
 
-    def client(mine: list[bytes]) -> None:
+    def client(mine: list[bytes], host: str, port: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=120)
         for body in mine:
             while True:
@@ -118,14 +129,17 @@ def served(bodies: list[bytes], db: Path, clients: int) -> float:
                 time.sleep(0.05)
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in chunks]
+    threads = [threading.Thread(target=client, args=(c, *addresses[i % len(addresses)]))
+               for i, c in enumerate(chunks)]
     t = time.perf_counter()
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    elapsed = time.perf_counter() - t
-    server.stop()
+    return time.perf_counter() - t, errors
+
+
+def _checked(bodies: list[bytes], store: Store, elapsed: float, errors: list[str]) -> float:
     stored = store.count_spans()
     store.close()
     if errors or stored != len(bodies) * BATCH:
@@ -133,29 +147,97 @@ def served(bodies: list[bytes], db: Path, clients: int) -> float:
     return len(bodies) * BATCH / elapsed
 
 
+def served(bodies: list[bytes], db: str, clients: int) -> float:
+    """The rate of one in-process ``AnalyzerServer``."""
+    store = open_store(db)
+    server = AnalyzerServer(store, grpc_port=None).start()
+    elapsed, errors = send_all(bodies, [server.http_address], clients)
+    server.stop()
+    return _checked(bodies, store, elapsed, errors)
+
+
+def served_by_replicas(bodies: list[bytes], db: str, clients: int, replicas: int) -> float:
+    """The rate of ``replicas`` ``otel-meta serve`` processes on one database."""
+    procs = [subprocess.Popen([sys.executable, "-m", "analyzers", "serve", "--db", db, "--http-port", "0",
+                               "--grpc-port", "0"], stdout=subprocess.PIPE, text=True) for _ in range(replicas)]
+    try:
+        addresses = []
+        for proc in procs:
+            assert proc.stdout is not None
+            found = re.search(r"http=([\d.]+):(\d+)", proc.stdout.readline())
+            if not found:
+                raise SystemExit("otel-meta serve did not start")
+            addresses.append((found.group(1), int(found.group(2))))
+        elapsed, errors = send_all(bodies, addresses, clients)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            if proc.stdout is not None:
+                proc.stdout.close()
+    return _checked(bodies, open_store(db), elapsed, errors)
+
+
+@contextmanager
+def fresh_databases(db: str | None) -> Iterator[Callable[[], str]]:
+    """Give a new empty database each call: an SQLite file in a temporary folder, or a PostgreSQL
+    database created beside ``db`` (dropped afterwards)."""
+    names = itertools.count()
+    if db is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield lambda: str(Path(tmp, f"bench-{next(names)}.db"))
+        return
+    import psycopg
+
+    created: list[str] = []
+    base = db.rsplit("/", 1)[0]
+
+    def new() -> str:
+        name = f"otel_meta_bench_{os.getpid()}_{next(names)}"
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        created.append(name)
+        return f"{base}/{name}"
+
+    try:
+        yield new
+    finally:
+        with psycopg.connect(db, autocommit=True) as conn:
+            for name in created:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=120, help="requests of 512 spans per measurement")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--repeat", type=int, default=3, help="alternating measurements of each (best counts)")
+    parser.add_argument("--db", default=None, metavar="postgresql://…",
+                        help="measure on PostgreSQL (fresh databases next to this one) instead of SQLite")
     args = parser.parse_args()
     bodies = [make_request(i) for i in range(args.requests)]
+    backend = "PostgreSQL" if args.db else "SQLite"
     print(f"cores: {os.cpu_count()}  spans: {args.requests * BATCH} per measurement, batches of {BATCH}, "
-          f"{args.clients} clients, synchronous=FULL, best of {args.repeat}")
-    raws: list[float] = []
-    rates: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
+          f"{args.clients} clients, {backend}, best of {args.repeat}")
+    measures: dict[str, Callable[[str], float]] = {
+        "ceiling": lambda db: ceiling(bodies, db)}
+    if args.db:
+        measures["1 replica"] = lambda db: served_by_replicas(bodies, db, args.clients, 1)
+        measures["2 replicas"] = lambda db: served_by_replicas(bodies, db, args.clients, 2)
+    else:
+        measures["served"] = lambda db: served(bodies, db, args.clients)
+    best: dict[str, float] = dict.fromkeys(measures, 0.0)
+    with fresh_databases(args.db) as new_database:
         for i in range(args.repeat):
-            raws.append(ceiling(bodies, Path(tmp, f"ceiling-{i}.db")))
-            rates.append(served(bodies, Path(tmp, f"served-{i}.db"), args.clients))
-            print(f"  run {i + 1}: ceiling {raws[-1]:,.0f} spans/s, served {rates[-1]:,.0f} spans/s")
-    raw, http_rate = max(raws), max(rates)
-    ratio = http_rate / raw
-    print(f"raw ceiling (protobuf parse + decode + batched SQLite insert): {raw:,.0f} spans/s")
-    print(f"served over OTLP/HTTP protobuf:                               {http_rate:,.0f} spans/s")
-    print(f"ratio served/ceiling: {ratio:.2f} (target >= 0.50); target >= 20,000 spans/s: "
-          f"{'met' if http_rate >= 20_000 else 'NOT met'}")
-    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+            figures = {name: measure(new_database()) for name, measure in measures.items()}
+            best = {name: max(best[name], rate) for name, rate in figures.items()}
+            print(f"  run {i + 1}: " + ", ".join(f"{n} {r:,.0f} spans/s" for n, r in figures.items()))
+    print(f"raw ceiling (protobuf parse + decode + batched {backend} insert): {best['ceiling']:,.0f} spans/s")
+    for name in list(measures)[1:]:
+        rate = best[name]
+        print(f"{name} over OTLP/HTTP protobuf: {rate:,.0f} spans/s, ratio to the ceiling {rate / best['ceiling']:.2f}"
+              f" (target >= 0.50); >= 20,000 spans/s: {'met' if rate >= 20_000 else 'NOT met'}")
+    print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     return 0
 
 

@@ -62,7 +62,7 @@ _HIDE_CONTENT = {f"OPENINFERENCE_HIDE_{name}": "true" for name in (
     "INPUTS", "OUTPUTS", "INPUT_MESSAGES", "OUTPUT_MESSAGES", "INPUT_TEXT", "OUTPUT_TEXT", "PROMPTS",
     "CHOICES")}
 #: traceloop-sdk's pins cannot be resolved together with the main venv's (see
-#: tests/analyzers/conventions/traceloop_env.py); its arm runs in that venv when it exists (same openai,
+#: tests/analyzers/conventions/envs.py); its arm runs in that venv when it exists (same openai,
 #: httpx, pydantic, wrapt and opentelemetry-sdk versions).
 TRACELOOP_PYTHON = REPO / ".venv-traceloop" / "bin" / "python"
 #: arm -> (module that must be importable, extra environment, interpreter)

@@ -57,6 +57,7 @@ GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
 GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
@@ -117,6 +118,8 @@ SERVICE_NAME: Final = "service.name"
 EXCEPTION_EVENT: Final = "exception"
 EXCEPTION_TYPE: Final = "exception.type"
 EXCEPTION_MESSAGE: Final = "exception.message"
+#: The attribute older OTel SDKs put an event log record's name in (newer ones use LogRecord.event_name).
+EVENT_NAME: Final = "event.name"
 
 # --- otel_meta.* (our own attributes) -----------------------------------------------------------------
 OTEL_META_OUTCOME: Final = "otel_meta.outcome"
@@ -160,6 +163,10 @@ OPENINFERENCE_TOOL_NAME: Final = "tool.name"
 OPENINFERENCE_AGENT_NAME: Final = "agent.name"
 OPENINFERENCE_LLM_MODEL_NAME: Final = "llm.model_name"
 OPENINFERENCE_LLM_PROVIDER: Final = "llm.provider"
+OPENINFERENCE_INPUT_VALUE: Final = "input.value"
+#: The agent's name on OpenInference's CrewAI and OpenAI Agents SDK agent spans.
+OPENINFERENCE_GRAPH_NODE_ID: Final = "graph.node.id"
+OPENINFERENCE_REASONING_TOKENS: Final = "llm.token_count.completion_details.reasoning"
 
 # OpenLLMetry (Traceloop)
 TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
@@ -169,4 +176,6 @@ TRACELOOP_KIND_TOOL: Final = "tool"
 TRACELOOP_KIND_TASK: Final = "task"
 TRACELOOP_ENTITY_NAME: Final = "traceloop.entity.name"
 TRACELOOP_WORKFLOW_NAME: Final = "traceloop.workflow.name"
+TRACELOOP_ENTITY_INPUT: Final = "traceloop.entity.input"
+TRACELOOP_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
 LLM_REQUEST_TYPE: Final = "llm.request.type"

@@ -24,4 +24,4 @@ class ServiceContext:
     store: Store
     prompts_repo: Path | None = None
     judge: Any = None
-    meta_agent: "MetaAgent | None" = None
+    meta_agent: MetaAgent | None = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from analyzers.api.routing import HttpError, Request, Response, Route, json_response
 from analyzers.assessor import AGENT_NAME, JudgeConfig, assess
-from analyzers.errors import JudgeError, StoreError
+from analyzers.errors import JudgeError
 
 if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
@@ -49,7 +49,7 @@ def _post(req: Request, ctx: ServiceContext) -> Response:
         raise HttpError(502, str(exc)) from exc
     try:
         ctx.store.save_assessment(result)
-    except StoreError as exc:
+    except Exception as exc:  # noqa: BLE001 - as the seed does: log it, and still answer with the verdict
         logger.error("could not store the assessment of request %s: %s", request_id, exc)
     return json_response(result.to_json())
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
 
 
-def _repo(context: "ServiceContext") -> PromptsRepo:
+def _repo(context: ServiceContext) -> PromptsRepo:
     if context.prompts_repo is None:
         raise HttpError(404, "this service has no prompts repo configured")
     try:
@@ -37,7 +37,7 @@ def _agent(request: Request) -> str:
         raise HttpError(400, str(exc)) from None
 
 
-def list_prompts(request: Request, context: "ServiceContext") -> Response:
+def list_prompts(request: Request, context: ServiceContext) -> Response:
     repo = _repo(context)
     head = repo.head()
     files = [repo.require(agent, head) for agent in repo.agents(head)]
@@ -49,7 +49,7 @@ def list_prompts(request: Request, context: "ServiceContext") -> Response:
     )
 
 
-def get_prompt(request: Request, context: "ServiceContext") -> Response:
+def get_prompt(request: Request, context: ServiceContext) -> Response:
     repo, agent = _repo(context), _agent(request)
     head = repo.head()
     try:
@@ -68,7 +68,7 @@ def get_prompt(request: Request, context: "ServiceContext") -> Response:
     )
 
 
-def get_history(request: Request, context: "ServiceContext") -> Response:
+def get_history(request: Request, context: ServiceContext) -> Response:
     repo, agent = _repo(context), _agent(request)
     try:
         entries = prompt_history(repo, agent)
@@ -77,7 +77,7 @@ def get_history(request: Request, context: "ServiceContext") -> Response:
     return json_response([e.to_json() for e in entries])
 
 
-def get_comparison(request: Request, context: "ServiceContext") -> Response:
+def get_comparison(request: Request, context: ServiceContext) -> Response:
     agent = _agent(request)
     return json_response(compare_versions(context.store.iter_runs(agent), agent).to_json())
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
@@ -41,11 +42,39 @@ class Request:
         return self.query.get(name) or None
 
     def json(self) -> Any:
-        """The body parsed as JSON; a 400 ``HttpError`` when it is not JSON."""
+        """The body parsed as JSON; a 400 ``HttpError`` when it is not JSON, is nested deeper than
+        ``MAX_JSON_DEPTH`` or holds a string that is not valid Unicode (a lone surrogate escape)."""
         try:
-            return json.loads(self.body or b"null")
+            obj = json.loads(self.body or b"null")
+        except RecursionError:
+            raise HttpError(400, f"request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise HttpError(400, f"request body is not valid JSON: {exc}") from None
+        _check_json(obj)
+        return obj
+
+
+#: REST bodies are small objects; anything nested deeper is refused (400) before a handler sees it.
+MAX_JSON_DEPTH = 32
+
+
+def _check_json(obj: Any) -> None:
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise HttpError(400, f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((k, depth + 1) for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise HttpError(400, "request body holds a string that is not valid Unicode "
+                                     "(a lone surrogate escape such as \\ud800)") from None
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, inert, print_json, store_missing
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
         "interval, and Fisher's exact test (two-sided, alpha 0.05) between consecutive versions, or "
         "between V1 and V2 when given.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--agent", required=True, help="the agent")
     parser.add_argument("versions", nargs="*", metavar="V", help="optionally two versions: V1 V2")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -28,14 +28,13 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.errors import UnknownAgentError, UnknownVersionError
     from analyzers.guidelines import compare_versions
     from analyzers.guidelines.compare import version_stats
-    from analyzers.store.sqlite import SqliteStore
 
     if len(args.versions) not in (0, 2):
         return fail("compare", "give no versions or exactly two (V1 V2)")
     if store_missing("compare", args.db):
         return 2
     v1, v2 = (v.removeprefix("v") for v in args.versions) if args.versions else (None, None)
-    with SqliteStore(args.db) as store:
+    with open_store(args.db) as store:
         if args.agent not in (agents := store.agents()):
             raise UnknownAgentError.naming(args.agent, agents)
         runs = list(store.iter_runs(args.agent))

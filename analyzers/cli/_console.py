@@ -56,11 +56,12 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
-def store_missing(command: str, db: Path, hint: str = "") -> bool:
+def store_missing(command: str, db: Path | str, hint: str = "") -> bool:
     """``True``, after saying ``no store at <db><hint>`` on stderr, when there is no file at ``db``.
 
-    Read-only commands check this before opening ``SqliteStore``, which would create an empty store."""
-    if db.exists():
+    Read-only commands check this before opening ``SqliteStore``, which would create an empty store.
+    A PostgreSQL URL is never missing here: opening it says whether the server has the database."""
+    if isinstance(db, str) or db.exists():
         return False
     fail(command, f"no store at {db}{hint}")
     return True

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, inert
+from analyzers.store import DB_HELP, db_location, display_name, open_store
 
 _SOURCES = {
     "tau-bench": ("FILE", "a τ-bench historical_trajectories/*.json file"),
@@ -33,7 +34,7 @@ def register(subparsers: Any) -> None:
         target = p.add_mutually_exclusive_group(required=True)
         target.add_argument("--endpoint", metavar="URL",
                             help="analyzer base URL, e.g. http://127.0.0.1:4318 (/v1/traces is appended)")
-        target.add_argument("--db", type=Path, metavar="PATH", help="write into this SQLite store")
+        target.add_argument("--db", type=db_location, metavar="DB", help=DB_HELP)
         p.add_argument("--token", default=None, help="bearer token for the analyzer (with --endpoint)")
         p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                        help="give up sending a batch after this long, retries included (default 30)")
@@ -57,11 +58,10 @@ def run(args: argparse.Namespace) -> int:
         target = args.endpoint
     else:
         from analyzers.store.exporter import StoreSpanExporter
-        from analyzers.store.sqlite import SqliteStore
 
-        with SqliteStore(args.db) as store:
+        with open_store(args.db) as store:
             summary = export_runs(runs, StoreSpanExporter(store), service_name=service)
-        target = str(args.db)
+        target = display_name(args.db)
     outcomes = [r.outcome for r in runs]
     print(inert(f"imported {summary.runs} runs of {runs[0].agent if runs else '-'} "
                 f"({sum(o is True for o in outcomes)} successes, {sum(o is False for o in outcomes)} failures) "

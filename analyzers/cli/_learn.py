@@ -9,6 +9,7 @@ from typing import Any
 
 from analyzers.cli._console import fail, inert, print_json, store_missing
 from analyzers.errors import OtelMetaError
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +24,7 @@ def register(subparsers: Any) -> None:
         "candidate. Agents with runs but no prompt file are listed with the command that adds them. The "
         "cycle is added to the state file that `otel-meta status` reads.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", action="append", default=None, help="only this agent (repeatable)")
     parser.add_argument("--min-traces", type=int, default=10, help="runs with an outcome needed (default 10)")
@@ -67,7 +68,6 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.orchestrator.cycle import run_cycle
     from analyzers.orchestrator.record import record_cycle
     from analyzers.orchestrator.service import config_from_args
-    from analyzers.store.sqlite import SqliteStore
 
     try:
         for agent in args.agent or ():
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         rewriter = _rewriter(args)
         started = time.time()
         repo = PromptsRepo(args.prompts_repo)
-        with SqliteStore(args.db) as store:
+        with open_store(args.db) as store:
             in_store = store.agents()
             for agent in args.agent or ():
                 if agent not in in_store:

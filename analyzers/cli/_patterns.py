@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, inert, print_json, store_missing
 from analyzers.model import Pattern
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
         "when the runs repeat tasks; the effect is the difference in success rate with its 90% interval "
         "(see docs/mining.md).",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--agent", default=None, help="only this agent (default: every agent)")
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
                         help="only patterns with confidence >= X (0..1, default 0)")
@@ -32,13 +32,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyzers.errors import UnknownAgentError
     from analyzers.mining import group_findings, mine_store
-    from analyzers.store.sqlite import SqliteStore
 
     if store_missing("patterns", args.db, f" (import runs or start 'otel-meta serve --db {args.db}' first)"):
         return 2
     if not 0.0 <= args.min_confidence <= 1.0:
         return fail("patterns", "--min-confidence must be between 0 and 1")
-    with SqliteStore(args.db) as store:
+    with open_store(args.db) as store:
         try:
             patterns = mine_store(store, args.agent, min_confidence=args.min_confidence)
         except UnknownAgentError as exc:

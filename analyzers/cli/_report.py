@@ -8,6 +8,7 @@ from typing import Any
 
 from analyzers.cli._console import fail, store_missing
 from analyzers.errors import OtelMetaError
+from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +20,7 @@ def register(subparsers: Any) -> None:
         "state (stable, candidate, rejected, rolled back, superseded) and why, the guidelines each "
         "version added or retired with their patterns and evidence trace ids, and the patterns mined now.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", required=True, help="the agent")
     parser.add_argument("--output", type=Path, default=Path("report.html"), help="default report.html")
@@ -30,14 +31,13 @@ def run(args: argparse.Namespace) -> int:
     from analyzers.guidelines import PromptsRepo, validate_agent_name
     from analyzers.mining import mine_patterns
     from analyzers.report import agent_report
-    from analyzers.store.sqlite import SqliteStore
 
     if store_missing("report", args.db):
         return 2
     try:
         validate_agent_name(args.agent)
         repo = PromptsRepo(args.prompts_repo)
-        with SqliteStore(args.db) as store:
+        with open_store(args.db) as store:
             runs = list(store.iter_runs(args.agent))
         known = [r for r in runs if r.outcome is not None]
         patterns = mine_patterns(known, args.agent) if known else []

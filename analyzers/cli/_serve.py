@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from analyzers.api.context import ServiceContext
 from analyzers.cli._console import fail
+from analyzers.store import DB_HELP, db_location, display_name, is_postgres_url, open_store
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -43,12 +44,12 @@ def register(subparsers: Any) -> None:
 
 #: ``serve``'s own defaults, the last place a setting comes from (flags > config file > environment > these).
 DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "http_port": 4318, "grpc_port": 4317, "token": None,
-                            "max_body_mb": 32.0}
+                            "max_body_mb": 32.0, "max_inflight_mb": 512.0}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=None,
-                        help="the SQLite store, created when missing in an existing directory "
+    parser.add_argument("--db", type=db_location, default=None,
+                        help=DB_HELP + "; an SQLite file is created when missing in an existing directory "
                              "(or db: in the config file)")
     parser.add_argument("--host", default=None, help=f"address to bind (default {DEFAULTS['host']})")
     parser.add_argument("--http-port", type=int, default=None,
@@ -56,10 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grpc-port", type=int, default=None,
                         help=f"OTLP/gRPC port (default {DEFAULTS['grpc_port']}; 0 = any free)")
     parser.add_argument("--token", default=None,
-                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz")
+                        help="require 'Authorization: Bearer TOKEN' on every endpoint except /healthz "
+                             "(required when --host is not a loopback address)")
     parser.add_argument("--max-body-mb", type=float, default=None,
                         help=f"largest request body, before and after decompression (default "
                              f"{DEFAULTS['max_body_mb']:g})")
+    parser.add_argument("--max-inflight-mb", type=float, default=None,
+                        help="memory the requests in flight may hold, as bodies, parsed and decoded "
+                             f"(default {DEFAULTS['max_inflight_mb']:g}; see docs/ingest.md)")
     from analyzers.orchestrator.service import add_service_arguments
 
     add_service_arguments(parser)
@@ -77,7 +82,7 @@ def resolve_settings(args: argparse.Namespace) -> None:
         if getattr(args, name) is None:
             from_file = file.serve.get(name)
             setattr(args, name, default if from_file is None else from_file)
-    for flag, setting, kind in (("db", "db", Path), ("prompts_repo", "prompts_repo", Path),
+    for flag, setting, kind in (("db", "db", db_location), ("prompts_repo", "prompts_repo", Path),
                                 ("learn_every", "learning_interval", float)):
         if getattr(args, flag) is None and file.meta_agent.get(setting) is not None:
             setattr(args, flag, kind(file.meta_agent[setting]))
@@ -86,14 +91,14 @@ def resolve_settings(args: argparse.Namespace) -> None:
 
     if args.db is None:
         raise ValueError("no store: give --db PATH" + _or_in_file("db:"))
-    if not args.db.parent.is_dir():
+    if not is_postgres_url(args.db) and not args.db.parent.is_dir():
         raise ValueError(f"--db {args.db}: the directory {args.db.parent} does not exist; create it first "
                          "(serve creates the store file, never directories)")
     if args.learn_every is not None and args.prompts_repo is None:
         raise ValueError("--learn-every needs --prompts-repo DIR" + _or_in_file("prompts_repo:")
                          + " (the git prompts repo the learning loop writes)")
-    if args.max_body_mb <= 0:
-        raise ValueError("--max-body-mb must be positive")
+    if args.max_body_mb <= 0 or args.max_inflight_mb <= 0:
+        raise ValueError("--max-body-mb and --max-inflight-mb must be positive")
 
 
 def build_context(args: argparse.Namespace, store: Store) -> ServiceContext:
@@ -110,14 +115,15 @@ def background_services(args: argparse.Namespace, context: ServiceContext) -> li
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.conventions import configured_rule
     from analyzers.receiver.server import AnalyzerServer
-    from analyzers.store.sqlite import SqliteStore
 
     try:
         resolve_settings(args)
+        configured_rule()
     except ValueError as exc:
         return fail("serve", exc)
-    store = SqliteStore(args.db)
+    store = open_store(args.db)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     context = build_context(args, store)
     server = AnalyzerServer(store, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
                             token=args.token, max_body_bytes=int(args.max_body_mb * (1 << 20)),
-                            context=context)
+                            context=context, max_inflight_bytes=int(args.max_inflight_mb * (1 << 20)))
     services: list[BackgroundService] = []
     try:
         server.start()
@@ -139,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         http_host, http_port = server.http_address
         grpc = server.grpc_address
         grpc_text = f"{grpc[0]}:{grpc[1]}" if grpc else "off"
-        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={args.db}", flush=True)
+        print(f"otel-meta: listening http={http_host}:{http_port} grpc={grpc_text} db={display_name(args.db)}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.cli._console import fail, inert, print_json, store_missing
+from analyzers.store import DB_HELP, db_location
 
 
 def register(subparsers: Any) -> None:
@@ -14,7 +15,7 @@ def register(subparsers: Any) -> None:
         "status", help="show the learning state: cycles, patterns learned, prompt versions, success rates",
         description="Read the MetaAgent's state file, the store and the prompts repo; change nothing.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="the SQLite store")
+    parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--config", type=Path, default=None,
                         help="MetaAgent YAML config (default META_AGENT_CONFIG_FILE)")

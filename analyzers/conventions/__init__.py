@@ -1,14 +1,15 @@
 """Turn a trace's spans into a ``Run``, whichever GenAI instrumentation produced them.
 
 Understood: otel-meta's own spans and the OpenTelemetry GenAI conventions (``invoke_agent``,
-``execute_tool``, ``think``/``plan``, ``chat``; e.g. ``opentelemetry-instrumentation-openai-v2``),
-OpenInference (``openinference.span.kind`` AGENT/TOOL/LLM/CHAIN) and OpenLLMetry
-(``traceloop.span.kind`` workflow/agent/tool/task). See ``docs/ingest.md``.
+``invoke_workflow``, ``execute_tool``, ``think``/``plan``, ``chat``; the official
+``opentelemetry-instrumentation-genai-*`` and openai-v2, pydantic-ai, Google ADK), OpenInference
+(``openinference.span.kind`` AGENT/TOOL/LLM/CHAIN) and OpenLLMetry (``traceloop.span.kind``), and the
+agent frameworks on top of them. See ``docs/ingest.md`` ("Runs from any GenAI instrumentation").
 """
 
 from __future__ import annotations
 
 from analyzers.conventions._assemble import assemble_run
-from analyzers.conventions._outcome import DEFAULT_OUTCOME_RULE, OutcomeRule
+from analyzers.conventions._outcome import DEFAULT_OUTCOME_RULE, OutcomeRule, configured_rule
 
-__all__ = ["DEFAULT_OUTCOME_RULE", "OutcomeRule", "assemble_run"]
+__all__ = ["DEFAULT_OUTCOME_RULE", "OutcomeRule", "assemble_run", "configured_rule"]

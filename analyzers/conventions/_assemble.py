@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analyzers.conventions._classify import (
+    CHAIN,
     AgentSpan,
     StepSpan,
     args_digest,
@@ -12,10 +13,11 @@ from analyzers.conventions._classify import (
     error_type,
     failed,
     int_attr,
+    reasoning,
 )
 from analyzers.conventions._outcome import (
-    DEFAULT_OUTCOME_RULE,
     OutcomeRule,
+    assembly_rule,
     evaluation_outcome,
     resolve_outcome,
     span_evaluations,
@@ -24,16 +26,19 @@ from analyzers.model import EvaluationRecord, Run, SpanRecord, Step
 from otel_meta import semconv as sc
 
 _UNKNOWN_AGENT = "unknown"
+#: The name of the thinking step a third-party LLM span's model reasoning becomes.
+REASONING_STEP = "reasoning"
 
 
-def _depth(span: SpanRecord, by_id: dict[str, SpanRecord]) -> int:
-    depth, seen = 0, {span.span_id}
+def _ancestors(span: SpanRecord, by_id: dict[str, SpanRecord]) -> list[str]:
+    """The ids of ``span``'s ancestors that are among the trace's spans, nearest first."""
+    chain, seen = [], {span.span_id}
     parent = span.parent_span_id
     while parent is not None and parent in by_id and parent not in seen:
         seen.add(parent)
-        depth += 1
+        chain.append(parent)
         parent = by_id[parent].parent_span_id
-    return depth
+    return chain
 
 
 def _first_attr(spans: Sequence[SpanRecord], key: str) -> str | None:
@@ -44,53 +49,55 @@ def _first_attr(spans: Sequence[SpanRecord], key: str) -> str | None:
     return None
 
 
-def _outcome(agent: SpanRecord | None, spans: Sequence[SpanRecord]) -> bool | None:
-    ordered = ([agent] if agent is not None else []) + list(spans)
-    label = _first_attr(ordered, sc.OTEL_META_OUTCOME)
-    if label == sc.OUTCOME_SUCCESS:
-        return True
-    if label == sc.OUTCOME_FAILURE:
-        return False
-    if agent is not None and failed(agent):
-        return False
-    return None
+def _span_outcome(spans: Sequence[SpanRecord], agents: Sequence[tuple[SpanRecord, AgentSpan]]) -> bool | None:
+    """``otel_meta.outcome`` (the run's agent span first), else failure when the run's agent span or
+    any agent span beneath it ended in error (a crash inside a framework's inner agent), else unknown.
+    A failed chain or workflow step inside the run is not the run's failure: frameworks recover from
+    those (smolagents' step after a tool error)."""
+    for span in [*(a[0] for a in agents[:1]), *spans]:
+        label = span.attributes.get(sc.OTEL_META_OUTCOME)
+        if label == sc.OUTCOME_SUCCESS:
+            return True
+        if label == sc.OUTCOME_FAILURE:
+            return False
+    crashed = any(failed(span) and (i == 0 or role.quality < CHAIN) for i, (span, role) in enumerate(agents))
+    return False if crashed else None
 
 
-def assemble_run(
-    spans: Sequence[SpanRecord],
-    *,
-    evaluations: Sequence[EvaluationRecord] = (),
-    api_outcome: bool | None = None,
-    rule: OutcomeRule | None = None,
-) -> Run | None:
-    """The run that one trace's spans describe, or ``None`` when they hold no agent and no step.
+def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[EvaluationRecord] = (),
+                 api_outcome: bool | None = None, rule: OutcomeRule | None = None) -> Run | None:
+    """The run that one trace's spans describe, or ``None`` when they hold no agent run.
+
+    A trace of lone LLM calls (no agent span, no tool or thinking step, every LLM span a root) is not
+    a run: nothing in it says which calls make up one task, which tools ran, or how it ended.
+
+    The outcome is resolved by precedence (``analyzers.conventions._outcome``): ``api_outcome`` (a
+    ``POST /api/runs/{trace_id}/outcome``), else the spans (``otel_meta.outcome``, else failure when an
+    agent span of the run, at any depth, ended in error), else the latest of ``evaluations`` (stored
+    log records) and the trace's ``gen_ai.evaluation.result`` span events that ``rule`` (default: the
+    configured rule, ``OTEL_META_OUTCOME_RULE``) maps to success or failure.
 
     Spans may come in any order and may be incomplete: the run is ``complete`` once the trace's root
     span (no parent) has arrived, or the outermost agent span whose parent is not among ``spans`` (an
     agent called from a service whose own spans are not sent to the analyzer).
-
-    The outcome follows ``analyzers.conventions._outcome``'s precedence: ``api_outcome`` (a late
-    outcome posted for the trace), then the spans' own, then ``evaluations`` (stored log records) and
-    the spans' ``gen_ai.evaluation.result`` events as ``rule`` maps them.
     """
     if not spans:
         return None
     by_id = {s.span_id: s for s in spans}
-    agents: list[tuple[int, int, int, SpanRecord, AgentSpan]] = []
-    steps: list[Step] = []
-    for span in spans:
-        role = classify(span)
-        if isinstance(role, AgentSpan):
-            agents.append((_depth(span, by_id), role.rank, span.start_time_unix_nano, span, role))
-        elif isinstance(role, StepSpan):
-            steps.append(_step(span, role))
-    if not agents and not steps:
+    ancestry = {s.span_id: _ancestors(s, by_id) for s in spans}
+    roles = {s.span_id: classify(s) for s in spans}
+    agents = sorted(
+        ((role.quality, len(ancestry[s.span_id]), s.start_time_unix_nano, s, role)
+         for s in spans if isinstance(role := roles[s.span_id], AgentSpan)),
+        key=lambda a: a[:3],
+    )
+    step_spans = _step_spans(spans, roles, ancestry)
+    if not agents and all(role.kind == "llm" and span.parent_span_id is None for span, role in step_spans):
         return None
-    steps.sort(key=lambda s: s.start_time_unix_nano)
+    steps = sorted(_steps(step_spans), key=lambda s: s.start_time_unix_nano)
     ordered = sorted(spans, key=lambda s: s.start_time_unix_nano)
     agent_span: SpanRecord | None = None
-    if agents:
-        agents.sort(key=lambda a: (a[0], a[1], a[2]))
+    if agents and (agents[0][4].quality < CHAIN or agents[0][3].parent_span_id is None):
         agent_span, agent_name = agents[0][3], agents[0][4].name
     else:
         service = next((s.resource_attributes.get(sc.SERVICE_NAME) for s in ordered
@@ -106,8 +113,9 @@ def assemble_run(
     complete = any(s.parent_span_id is None for s in spans) or (
         agent_span is not None and agent_span.parent_span_id not in by_id
     )
-    evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or DEFAULT_OUTCOME_RULE)
-    outcome, source = resolve_outcome(api=api_outcome, span=_outcome(agent_span, ordered), evaluation=evaluated)
+    evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
+    outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered, [(a[3], a[4]) for a in agents]),
+                                      evaluation=evaluated)
     return Run(
         trace_id=spans[0].trace_id,
         agent=agent_name,
@@ -122,6 +130,46 @@ def assemble_run(
         request_id=_first_attr(attr_order, sc.OTEL_META_REQUEST_ID),
         complete=complete,
     )
+
+
+def _step_spans(spans: Sequence[SpanRecord], roles: dict[str, AgentSpan | StepSpan | None],
+                ancestry: dict[str, list[str]]) -> list[tuple[SpanRecord, StepSpan]]:
+    """The spans that are steps. A tool or LLM span with a span of the same kind beneath it is a
+    wrapper around that one call (a framework's LLM span around the client library's, a tool node
+    around the tool), so only the innermost counts: one LLM step per request, one tool step per call.
+    A cancelled tool call is none."""
+    wrappers = set()
+    for span in spans:
+        role = roles[span.span_id]
+        if isinstance(role, StepSpan) and role.kind in ("tool", "llm"):
+            for parent in ancestry[span.span_id]:
+                parent_role = roles[parent]
+                if isinstance(parent_role, StepSpan) and parent_role.kind == role.kind:
+                    wrappers.add(parent)
+    return [(s, role) for s in spans
+            if isinstance(role := roles[s.span_id], StepSpan) and s.span_id not in wrappers
+            and not (role.kind == "tool" and _cancelled(s))]
+
+
+def _cancelled(span: SpanRecord) -> bool:
+    """A tool call the framework cancelled (a parallel sibling failed first): it did not run, and it
+    did not fail on its own, so it is no step (counting it would blame the tool)."""
+    return failed(span) and error_type(span).rsplit(".", 1)[-1] == "CancelledError"
+
+
+def _steps(step_spans: list[tuple[SpanRecord, StepSpan]]) -> list[Step]:
+    steps = []
+    for span, role in step_spans:
+        if role.kind == "llm" and sc.OTEL_META_REASONING_CHARS not in span.attributes:
+            # otel-meta keeps model reasoning on its LLM step and marks deliberate thinking with
+            # otel_meta.thinking(); a third-party agent has no such span, so its model's reasoning is
+            # the only thinking the spans show.
+            shown, chars = reasoning(span)
+            if shown:
+                steps.append(Step(kind="thinking", name=REASONING_STEP, ok=True, duration_ms=0.0,
+                                  start_time_unix_nano=span.start_time_unix_nano, chars=chars))
+        steps.append(_step(span, role))
+    return steps
 
 
 def _step(span: SpanRecord, role: StepSpan) -> Step:

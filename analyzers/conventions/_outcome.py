@@ -5,15 +5,24 @@ Precedence, highest first: ``api`` (``POST /api/runs/{trace_id}/outcome``: user 
 ``evaluation`` (an evaluator's ``gen_ai.evaluation.result``, as a span event or an OTLP log record,
 mapped to success or failure by an ``OutcomeRule``). The judge's own ``reasoning_quality`` verdicts
 are never read as outcomes.
+
+The rule is ``OTEL_META_OUTCOME_RULE`` when set (``OutcomeRule.parse`` reads it, e.g.
+``names=task_success,threshold=0.5``), else ``DEFAULT_OUTCOME_RULE``; an ``assemble_run(rule=...)``
+argument wins over both.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from analyzers import config
 from analyzers.model import EvaluationRecord, OutcomeSource, SpanRecord
 from otel_meta import semconv as sc
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,67 @@ class OutcomeRule:
         return None
 
 
+    @classmethod
+    def parse(cls, text: str) -> OutcomeRule:
+        """The rule written as comma-separated ``key=value`` items: ``names=A|B``, ``threshold=X``,
+        ``success=L1|L2``, ``failure=L3|L4`` (labels given replace the default ones).
+
+        Raises ``ValueError`` naming the item that is wrong and what is expected.
+        """
+        fields: dict[str, object] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, sep, value = (x.strip() for x in item.partition("="))
+            values = tuple(v.strip() for v in value.split("|") if v.strip())
+            if not sep or key not in _RULE_KEYS:
+                raise ValueError(f"outcome rule item {item!r}: expected one of "
+                                 f"{', '.join(k + '=' for k in _RULE_KEYS)}")
+            if key == "threshold":
+                try:
+                    fields["threshold"] = float(value)
+                except ValueError:
+                    raise ValueError(f"outcome rule threshold {value!r} is not a number") from None
+            else:
+                fields[_RULE_KEYS[key]] = values
+        return cls(**fields)  # type: ignore[arg-type]
+
+
+_RULE_KEYS = {"names": "names", "threshold": "threshold", "success": "success_labels",
+              "failure": "failure_labels"}
 DEFAULT_OUTCOME_RULE = OutcomeRule()
+
+
+def configured_rule() -> OutcomeRule:
+    """``OTEL_META_OUTCOME_RULE`` parsed (see ``OutcomeRule.parse``), else ``DEFAULT_OUTCOME_RULE``.
+
+    Raises ``ValueError`` when the variable is set to something that is not a rule (``otel-meta
+    serve`` checks it at start; assembly then logs it once and uses the default rule).
+    """
+    return _parsed(config.outcome_rule())
+
+
+def assembly_rule() -> OutcomeRule:
+    """The configured rule for assembly, which never stops on a bad setting: ``DEFAULT_OUTCOME_RULE``
+    (with one warning) when ``OTEL_META_OUTCOME_RULE`` cannot be read."""
+    try:
+        return configured_rule()
+    except ValueError as exc:
+        _warn_once(str(exc))
+        return DEFAULT_OUTCOME_RULE
+
+
+@lru_cache(maxsize=8)
+def _warn_once(message: str) -> None:
+    logger.warning("%s; using the default outcome rule", message)
+
+
+@lru_cache(maxsize=8)
+def _parsed(text: str | None) -> OutcomeRule:
+    if text is None:
+        return DEFAULT_OUTCOME_RULE
+    try:
+        return OutcomeRule.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"OTEL_META_OUTCOME_RULE: {exc}") from None
 
 
 def _as_float(value: object) -> float | None:

@@ -11,6 +11,7 @@ from typing import Any
 from analyzers import config as env
 from analyzers.assessor import JudgeConfig
 from analyzers.guidelines.rollout import RolloutSettings
+from analyzers.store import is_postgres_url
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,15 @@ class MetaAgentConfig:
         )
 
     def resolved_state_file(self) -> Path:
-        """Where the state lives: ``state_file``, else ``META_AGENT_STATE_FILE``, else next to the db."""
+        """Where the state lives: ``state_file``, else ``META_AGENT_STATE_FILE``, else next to the db
+        (for a PostgreSQL ``db``: ``<dbname>.state.json`` in the working directory)."""
         if self.state_file:
             return Path(self.state_file)
         from_env = env.meta_agent_state_file()
         if from_env:
             return Path(from_env)
+        if is_postgres_url(self.db):
+            return Path(f"{self.db.rsplit('/', 1)[-1].split('?')[0] or 'otel_meta'}.state.json")
         db = Path(self.db)
         return db.with_name(f"{db.stem}.state.json")
 

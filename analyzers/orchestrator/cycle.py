@@ -174,9 +174,13 @@ def run_cycle(
     for agent in names:
         try:
             validate_agent_name(agent)
-            results.append(
-                _cycle_agent(store, writer, agent, min_traces, auto_rollback, random_state, progress, settings)
-            )
+            with store.learning_lock(agent) as mine:  # replicas on one store learn an agent once at a time
+                if not mine:
+                    results.append(AgentCycleResult(agent, skipped="another analyzer is learning for this agent"))
+                    continue
+                results.append(
+                    _cycle_agent(store, writer, agent, min_traces, auto_rollback, random_state, progress, settings)
+                )
         except (InvalidAgentNameError, PromptsRepoError) as exc:
             # one agent's bad file or a moved branch must not stop the other agents
             _logger.warning("%s: skipped: %s", agent, exc)

@@ -48,10 +48,9 @@ class MetaAgent:
         self.judge: JudgeConfig = self.config.judge()
         self._owns_store = store is None
         if store is None:
-            from analyzers.store.sqlite import SqliteStore
+            from analyzers.store import db_location, open_store
 
-            Path(self.config.db).parent.mkdir(parents=True, exist_ok=True)
-            store = SqliteStore(self.config.db)
+            store = open_store(db_location(str(self.config.db)), create_parent=True)
         self.store: Store = store
         self.prompts_repo = self._open_repo(Path(self.config.prompts_repo))
         self.state_file = self.config.resolved_state_file()

@@ -1,310 +1,358 @@
-"""The HTTP side of the analyzer: OTLP/HTTP ``POST /v1/traces``, ``GET /healthz`` and the REST API.
+"""The HTTP side of the analyzer: OTLP/HTTP ``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics``,
+``GET /healthz`` and the REST API, as one ASGI application served by uvicorn.
 
-One thread per connection (``ThreadingHTTPServer``); a semaphore bounds how many request bodies are
-held at once, so memory stays bounded under overload. Every refusal answers first and then drains the
-request body (up to a cap), so the client can read the status instead of seeing a reset connection.
+Why uvicorn (with its pure-Python h11 protocol): it is the ASGI server the Python field runs in
+production, maintained, small (h11 and click are its only dependencies), and it leaves the request
+body to the application as a stream of chunks, so the receiver can put a deadline and a minimum rate
+on every body, count the bytes it holds and answer before it reads (a refusal never costs the memory
+of the body; uvicorn discards the unread rest and keeps the connection). Its graceful shutdown stops
+accepting, lets the requests in flight finish and closes idle keep-alive connections. asyncio sets
+``TCP_NODELAY`` on every connection, so keep-alive exporters do not wait for delayed ACKs.
+
+What uvicorn does not bound, this module does: a deadline on request headers (``HeaderDeadlineH11``),
+the body's pace (``BodyPace``), bodies per client (``ClientSlots``) and bytes in flight
+(``MemoryBudget``). CPU work (decompression, parsing, decoding) and store calls run in thread pools,
+never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import socket
-import threading
-from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.rpc import status_pb2
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from analyzers.api.routing import HttpError, Request, Response, Route
-from analyzers.errors import MalformedPayloadError, OverloadedError, PayloadTooLargeError, StoreError
+from analyzers.errors import (
+    MalformedPayloadError,
+    OverloadedError,
+    PayloadTooLargeError,
+    SpanValueError,
+    StoreError,
+)
 from analyzers.receiver import otlp
+from analyzers.receiver.admission import BodyPace, ClientSlots, MemoryBudget, Reservation
 from analyzers.receiver.auth import bearer_matches
+from analyzers.receiver.exports import SIGNALS, OtlpExports, Signal
 
 if TYPE_CHECKING:
     from analyzers.api.context import ServiceContext
-    from analyzers.receiver.ingest import IngestQueue
 
 logger = logging.getLogger(__name__)
 
-TRACES_PATH = "/v1/traces"
 HEALTH_PATH = "/healthz"
+TRACES_PATH = "/v1/traces"
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
-_RETRY_AFTER_S = "1"
-_DRAIN_CHUNK = 1 << 16
-_GRPC_CODE = {400: 3, 401: 16, 413: 8, 415: 3, 429: 14, 503: 14, 500: 13}
+_RETRY_AFTER = {"Retry-After": "1"}
+_GRPC_CODE = {400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 14, 503: 14, 500: 13}
+#: Request headers must arrive whole within this many seconds of the connection (or of the previous
+#: answer on a keep-alive connection); uvicorn alone times out only idle keep-alive connections.
+HEADER_DEADLINE_S = 10.0
 
 
-class ReceiverHttpServer(ThreadingHTTPServer):
-    """A ``ThreadingHTTPServer`` that knows its service and can stop gracefully."""
+class HeaderDeadlineH11(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on each request's headers (a slow-headers client is cut)."""
 
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
+    _header_timer: asyncio.TimerHandle | None = None
 
-    def __init__(self, address: tuple[str, int], *, ingest: IngestQueue, context: ServiceContext,
-                 routes: list[Route], token: str | None, max_body_bytes: int, max_inflight: int = 32) -> None:
-        super().__init__(address, _Handler)
-        self.ingest = ingest
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        self._cancel_header_deadline()
+        self._header_timer = self.loop.call_later(self._deadline_s(), self._headers_too_slow)
+
+    def _deadline_s(self) -> float:
+        return float(getattr(self.app, "header_deadline_s", HEADER_DEADLINE_S))
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            logger.info("closing a connection whose request headers took over %.1f s", self._deadline_s())
+            self.transport.close()
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        if self.cycle is not cycle:  # a request's headers arrived
+            self._cancel_header_deadline()
+
+    def on_response_complete(self) -> None:
+        self._arm_header_deadline()  # before the base class starts a pipelined request's cycle
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+
+class _Refusal(Exception):
+    """An answer other than success, raised from deep inside a request's handling."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None,
+                 close: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers, self.close = status, message, dict(headers or {}), close
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body was read whole."""
+
+
+class ReceiverApp:
+    """The ASGI application: OTLP/HTTP for every signal, ``/healthz`` and the REST routes.
+
+    With ``token`` set, every path except ``/healthz`` needs ``Authorization: Bearer <token>``.
+    """
+
+    def __init__(self, *, exports: OtlpExports, context: ServiceContext, routes: list[Route],
+                 token: str | None, max_body_bytes: int, budget: MemoryBudget, slots: ClientSlots,
+                 pace: BodyPace, ingest_pool: Executor, api_pool: Executor,
+                 header_deadline_s: float = HEADER_DEADLINE_S) -> None:
+        self.exports = exports
         self.context = context
         self.routes = routes
         self.token = token
         self.max_body_bytes = max_body_bytes
-        self.drain_cap = max(4 * max_body_bytes, 64 << 20)
-        self.bodies = threading.BoundedSemaphore(max_inflight)
+        self.budget = budget
+        self.slots = slots
+        self.pace = pace
+        self.ingest_pool = ingest_pool
+        self.api_pool = api_pool
+        self.header_deadline_s = header_deadline_s
+        self.signals = {s.path: s for s in SIGNALS}
+        #: Set when the server stops: every answer then says ``Connection: close``.
         self.stopping = False
-        self._connections: dict[socket.socket, _Handler] = {}
-        self._conn_lock = threading.Lock()
 
-    def track(self, sock: socket.socket, handler: _Handler | None) -> None:
-        with self._conn_lock:
-            if handler is None:
-                self._connections.pop(sock, None)
-            else:
-                self._connections[sock] = handler
-
-    def close_idle_connections(self) -> None:
-        """Wake connections waiting for their next request so their threads end (graceful stop)."""
-        self.stopping = True
-        with self._conn_lock:
-            idle = [s for s, h in self._connections.items() if not h.busy]
-        for sock in idle:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    #: Headers and body go out in two writes; with Nagle on, a keep-alive client's next request would
-    #: wait for the delayed ACK (~40 ms) of the body.
-    disable_nagle_algorithm = True
-    server: ReceiverHttpServer
-    busy = False
-    #: A silent client cannot hold a thread forever.
-    timeout = 60
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, self)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, None)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.address_string(), *args)
-
-    def parse_request(self) -> bool:
-        self.busy = True
-        return super().parse_request()
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        finally:
-            self.busy = False
-            if self.server.stopping:
-                self.close_connection = True
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    # --- plumbing ------------------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None,
-              close: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if close or self.server.stopping:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.wfile.flush()
-
-    def _send_json(self, status: int, obj: Any, headers: Mapping[str, str] | None = None) -> None:
-        self._send(status, json.dumps(obj, separators=(",", ":")).encode(), _JSON, headers)
-
-    def _content_length(self) -> int | None:
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return None
-        try:
-            n = int(raw)
-        except ValueError:
-            return -1
-        return n if n >= 0 else -1
-
-    def _drain(self, remaining: int) -> None:
-        """Read and drop an unread body so the client sees our answer; close when it is too large."""
-        if remaining <= 0:
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        if scope["type"] != "http":
             return
-        if remaining > self.server.drain_cap:
-            self.close_connection = True
-            return
+        exchange = _Exchange(self, scope, receive, send)
         try:
-            while remaining > 0:
-                chunk = self.rfile.read(min(_DRAIN_CHUNK, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        except OSError:
-            self.close_connection = True
+            await self._dispatch(exchange)
+        except _Refusal as refusal:
+            await exchange.refuse(refusal)
+        except _ClientGone:
+            return
+        except Exception:
+            logger.exception("%s %s failed", scope["method"], scope["path"])
+            if not exchange.started:
+                await exchange.send_json(500, {"error": "internal error; see the analyzer's log"})
 
-    def _refuse(self, status: int, message: str, kind: str | None, unread: int,
-                headers: Mapping[str, str] | None = None) -> None:
-        """Answer an error (in the request's OTLP encoding for /v1/traces), then drain the body."""
-        hdrs = dict(headers or {})
-        if kind == _PROTOBUF:
-            body = status_pb2.Status(code=_GRPC_CODE.get(status, 2), message=message).SerializeToString()
-            self._send(status, body, _PROTOBUF, hdrs, close=unread > self.server.drain_cap)
-        elif kind == _JSON:
-            self._send(status, json.dumps({"code": _GRPC_CODE.get(status, 2), "message": message}).encode(),
-                       _JSON, hdrs, close=unread > self.server.drain_cap)
-        else:
-            self._send(status, json.dumps({"error": message}).encode(), _JSON, hdrs,
-                       close=unread > self.server.drain_cap)
-        self._drain(unread)
-
-    def _authorized(self) -> bool:
-        token = self.server.token
-        if token is None:
-            return True
-        given = self.headers.get("Authorization", "")
-        return bearer_matches(given, token)
-
-    # --- dispatch ------------------------------------------------------------------------------------
-    def _dispatch(self, method: str) -> None:
-        url = urlsplit(self.path)
-        path = url.path.rstrip("/") or "/"
-        length = self._content_length()
-        unread = max(length or 0, 0)
+    async def _dispatch(self, ex: _Exchange) -> None:
+        method, path = ex.scope["method"], ex.path
         if path == HEALTH_PATH and method == "GET":
-            self._drain(unread)
-            ok = self.server.context.store.healthy()
-            self._send_json(200 if ok else 503, {"status": "ok" if ok else "store not writable"})
+            problem = await self._in_pool(self.api_pool, self._health)
+            await ex.send_json(200 if problem is None else 503,
+                               {"status": "ok"} if problem is None else {"status": "not ready", "reason": problem})
             return
-        kind = _media_kind(self.headers.get("Content-Type", "")) if path == TRACES_PATH else None
-        if not self._authorized():
-            self._refuse(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')", kind,
-                         unread, {"WWW-Authenticate": 'Bearer realm="otel-meta"'})
-            return
-        if length == -1:
-            self._refuse(400, "invalid Content-Length header", kind, 0, {})
-            self.close_connection = True
-            return
-        if length is None and self.headers.get("Transfer-Encoding"):
-            self._refuse(411, "send the body with a Content-Length header (chunked bodies are not accepted)",
-                         kind, 0)
-            self.close_connection = True
-            return
-        if unread > self.server.max_body_bytes:
-            self._refuse(413, f"the body ({unread} bytes) is over the limit of {self.server.max_body_bytes} bytes",
-                         kind, unread)
-            return
-        if path == TRACES_PATH:
+        signal = self.signals.get(path)
+        ex.kind = _media_kind(ex.header("content-type")) if signal is not None else None
+        if self.token is not None and not bearer_matches(ex.header("authorization"), self.token):
+            raise _Refusal(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+                           {"WWW-Authenticate": 'Bearer realm="otel-meta"'})
+        length = ex.content_length()
+        if length is not None and length > self.max_body_bytes:
+            raise _Refusal(413, f"the body ({length} bytes) is over the limit of {self.max_body_bytes} bytes",
+                           close=length > 4 * self.max_body_bytes)
+        if signal is not None:
             if method != "POST":
-                self._refuse(405, "use POST for /v1/traces", None, unread, {"Allow": "POST"})
-                return
-            self._export(kind, unread)
+                raise _Refusal(405, f"use POST for {path}", {"Allow": "POST"})
+            await self._export(ex, signal)
             return
-        self._route(method, path, dict(parse_qsl(url.query)), unread)
+        await self._route(ex, method, path)
 
-    def _export(self, kind: str | None, length: int) -> None:
-        if kind is None:
-            self._refuse(415, f"unsupported Content-Type {self.headers.get('Content-Type')!r}; "
-                              f"send {_PROTOBUF} or {_JSON}", None, length)
-            return
-        encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
-        if encoding not in ("identity", "gzip"):
-            self._refuse(415, f"unsupported Content-Encoding {encoding!r}; send gzip or none", kind, length)
-            return
-        if not self.server.bodies.acquire(timeout=5):
-            self._refuse(503, "too many requests in flight; retry later", kind, length,
-                         {"Retry-After": _RETRY_AFTER_S})
-            return
-        try:
-            body = self.rfile.read(length) if length else b""
-            if len(body) < length:
-                self.close_connection = True
-                return
+    def _health(self) -> str | None:
+        return self.exports.ingest.health() or self.context.store.health()
+
+    async def _in_pool(self, pool: Executor, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    async def _read_body(self, ex: _Exchange, reservation: Reservation) -> bytearray:
+        """The whole body, read at the pace ``BodyPace`` demands, each chunk reserved before it is kept."""
+        body = bytearray()  # grown in place: no second copy of the body when it is complete
+        received = 0
+        started = time.monotonic()
+        while True:
+            wait = self.pace.wait_budget(started, received)
             try:
-                if encoding == "gzip":
-                    body = otlp.gunzip(body, self.server.max_body_bytes)
-                request = otlp.parse_protobuf(body) if kind == _PROTOBUF else otlp.parse_json(body)
-                del body
-                batch = otlp.decode_request(request)
-                del request
-                self.server.ingest.submit(batch.spans)
-            except MalformedPayloadError as exc:
-                self._refuse(400, str(exc), kind, 0)
-                return
-            except PayloadTooLargeError as exc:
-                self._refuse(413, str(exc), kind, 0)
-                return
-            except OverloadedError as exc:
-                self._refuse(503, str(exc), kind, 0, {"Retry-After": _RETRY_AFTER_S})
-                return
-            except StoreError as exc:
-                logger.error("store error while ingesting: %s", exc)
-                self._refuse(503, f"the store could not commit the spans: {exc}", kind, 0,
-                             {"Retry-After": _RETRY_AFTER_S})
-                return
-        finally:
-            self.server.bodies.release()
-        if kind == _PROTOBUF:
-            self._send(200, batch.export_response().SerializeToString(), _PROTOBUF)
-        else:
-            obj: dict[str, Any] = {}
-            if batch.rejected:
-                obj["partialSuccess"] = {"rejectedSpans": str(batch.rejected), "errorMessage": batch.error_message}
-            self._send_json(200, obj)
+                if wait <= 0:
+                    raise asyncio.TimeoutError
+                message = await asyncio.wait_for(ex.receive(), wait)
+            except asyncio.TimeoutError:
+                raise _Refusal(408, f"the body arrived too slowly ({received} bytes in "
+                                    f"{time.monotonic() - started:.1f} s); send it at least "
+                                    f"{self.pace.min_rate_bytes_per_s / 1024:.0f} KiB/s after the first "
+                                    f"{self.pace.grace_s:.0f} s, whole within {self.pace.total_s:.0f} s",
+                               close=True) from None
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                if received > self.max_body_bytes:
+                    raise _Refusal(413, f"the body is over the limit of {self.max_body_bytes} bytes", close=True)
+                try:
+                    reservation.add(len(chunk), "the request body")
+                except OverloadedError as exc:
+                    raise _Refusal(503, str(exc), _RETRY_AFTER) from None
+                body += chunk
+            if not message.get("more_body", False):
+                return body
 
-    def _route(self, method: str, path: str, query: dict[str, str], length: int) -> None:
+    async def _export(self, ex: _Exchange, signal: Signal) -> None:
+        if ex.kind is None:
+            raise _Refusal(415, f"unsupported Content-Type {ex.header('content-type')!r}; send {_PROTOBUF} or {_JSON}")
+        encoding = (ex.header("content-encoding") or "identity").strip().lower()
+        if encoding not in ("identity", "gzip"):
+            raise _Refusal(415, f"unsupported Content-Encoding {encoding!r}; send gzip or none")
+        reservation = Reservation(self.budget, 0)
+        try:
+            with ex.client_slot():
+                body = await self._read_body(ex, reservation)
+            outcome = await self._in_pool(self.ingest_pool, self._export_sync, signal, body,
+                                          encoding == "gzip", ex.kind == _JSON, reservation)
+            del body
+        finally:
+            reservation.release()
+        if isinstance(outcome, _Refusal):
+            raise outcome
+        if ex.kind == _PROTOBUF:
+            await ex.send(200, outcome.SerializeToString(), _PROTOBUF)
+        else:
+            await ex.send_json(200, json_format.MessageToDict(outcome))
+
+    def _export_sync(self, signal: Signal, body: bytes | bytearray, gzipped: bool, as_json: bool,
+                     reservation: Reservation) -> Message | _Refusal:
+        """The OTLP response, or the refusal to answer with. A refusal is returned, not raised: a raised
+        exception's traceback would keep this request's body and parsed message alive after its
+        memory is released back to the budget."""
+        try:
+            if gzipped:
+                body = otlp.gunzip(body, self.max_body_bytes,
+                                   lambda n: reservation.add(n, "the decompressed body"))
+            return self.exports.export(signal, body, reservation, json=as_json)
+        except (MalformedPayloadError, SpanValueError) as exc:
+            return _Refusal(400, str(exc))
+        except PayloadTooLargeError as exc:
+            return _Refusal(413, str(exc))
+        except OverloadedError as exc:
+            return _Refusal(503, str(exc), _RETRY_AFTER)
+        except StoreError as exc:
+            logger.error("store error while ingesting %s: %s", signal.name, exc)
+            return _Refusal(503, f"the store could not commit the {signal.name}: {exc}", _RETRY_AFTER)
+
+    async def _route(self, ex: _Exchange, method: str, path: str) -> None:
         allowed: list[str] = []
-        for route in self.server.routes:
+        for route in self.routes:
             params = route.match(path)
             if params is None:
                 continue
             if route.method != method:
                 allowed.append(route.method)
                 continue
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            request = Request(method, path, query, headers, body, params)
+            reservation = Reservation(self.budget, 0)
             try:
-                response: Response = route.handler(request, self.server.context)
-            except HttpError as exc:
-                self._send_json(exc.status, {"error": exc.message}, exc.headers)
-                return
-            except Exception:
-                logger.exception("%s %s failed", method, path)
-                self._send_json(500, {"error": "internal error; see the analyzer's log"})
-                return
-            self._send(response.status, response.body, response.content_type, response.headers)
+                with ex.client_slot():
+                    body = await self._read_body(ex, reservation)
+                request = Request(method, path, dict(parse_qsl(ex.scope["query_string"].decode("latin-1"))),
+                                  ex.headers, bytes(body), params)
+                try:
+                    response: Response = await self._in_pool(self.api_pool, route.handler, request, self.context)
+                except HttpError as exc:
+                    await ex.send_json(exc.status, {"error": exc.message}, exc.headers)
+                    return
+            finally:
+                reservation.release()
+            await ex.send(response.status, response.body, response.content_type, response.headers)
             return
         if allowed:
-            self._refuse(405, f"use {' or '.join(sorted(set(allowed)))} for {path}", None, length,
-                         {"Allow": ", ".join(sorted(set(allowed)))})
+            methods = sorted(set(allowed))
+            raise _Refusal(405, f"use {' or '.join(methods)} for {path}", {"Allow": ", ".join(methods)})
+        raise _Refusal(404, f"no such endpoint: {method} {path}")
+
+
+class _Exchange:
+    """One request and its answer."""
+
+    def __init__(self, app: ReceiverApp, scope: dict[str, Any], receive: Callable[[], Any],
+                 send: Callable[[Any], Any]) -> None:
+        self.app = app
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+        self.path = scope["path"].rstrip("/") or "/"
+        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        self.kind: str | None = None
+        self.started = False
+        client = scope.get("client")
+        self.client = str(client[0]) if client else "unknown"
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, "")
+
+    def content_length(self) -> int | None:
+        raw = self.headers.get("content-length")
+        return int(raw) if raw is not None and raw.strip().isdigit() else None
+
+    def client_slot(self) -> _SlotGuard:
+        return _SlotGuard(self.app.slots, self.client)
+
+    async def send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None,
+                   close: bool = False) -> None:
+        raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+        if close or self.app.stopping:
+            raw.append((b"connection", b"close"))
+        self.started = True
+        await self._send({"type": "http.response.start", "status": status, "headers": raw})
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def send_json(self, status: int, obj: Any, headers: Mapping[str, str] | None = None) -> None:
+        await self.send(status, json.dumps(obj, separators=(",", ":")).encode(), _JSON, headers)
+
+    async def refuse(self, refusal: _Refusal) -> None:
+        """An error answer, in the request's OTLP encoding on the OTLP paths (as OTLP specifies)."""
+        code = _GRPC_CODE.get(refusal.status, 2)
+        if self.kind == _PROTOBUF:
+            body = status_pb2.Status(code=code, message=refusal.message).SerializeToString()
+            await self.send(refusal.status, body, _PROTOBUF, refusal.headers, refusal.close)
+        elif self.kind == _JSON:
+            await self.send(refusal.status, json.dumps({"code": code, "message": refusal.message}).encode(),
+                            _JSON, refusal.headers, refusal.close)
         else:
-            self._refuse(404, f"no such endpoint: {method} {path}", None, length)
+            await self.send(refusal.status, json.dumps({"error": refusal.message}).encode(), _JSON,
+                            refusal.headers, refusal.close)
+
+
+class _SlotGuard:
+    def __init__(self, slots: ClientSlots, client: str) -> None:
+        self.slots, self.client = slots, client
+
+    def __enter__(self) -> None:
+        try:
+            self.slots.acquire(self.client)
+        except OverloadedError as exc:
+            raise _Refusal(503, str(exc), _RETRY_AFTER) from None
+
+    def __exit__(self, *exc: object) -> None:
+        self.slots.release(self.client)
 
 
 def _media_kind(content_type: str) -> str | None:

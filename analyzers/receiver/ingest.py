@@ -1,11 +1,19 @@
 """``IngestQueue``: the single writer between the receiver's request threads and the store.
 
-Request threads ``submit`` their decoded spans and wait; one writer thread takes everything queued
-(up to ``group_spans``), commits it in one transaction (group commit: one fsync for many requests) and
-then wakes each waiting request with its result. The queue is bounded in spans, so memory stays bounded
+Request threads ``submit`` their decoded spans and wait (at most ``timeout`` seconds); one writer
+thread takes everything queued (up to ``group_spans``), commits it in one transaction (group commit:
+one fsync for many requests) and wakes each waiting request with its result. Before it acknowledges a
+group that leaves the queue empty, it assembles the runs of every trace committed since the last
+assembly (``analyzers.assembly``): a run is current once its spans are acknowledged and no more are
+waiting. Under sustained load assembly is deferred and coalesced (each trace assembled once for many
+groups), up to ``group_spans`` traces at a time. The queue is bounded in spans, so memory stays bounded
 under overload: a request that does not fit is refused at once with ``OverloadedError`` (HTTP 503 /
 gRPC UNAVAILABLE, both retried by the OTLP exporters). When idle, the writer assembles the runs of
-traces that received spans.
+traces that other processes (replicas, importers, a killed predecessor) left dirty.
+
+One request cannot fail its neighbours: when a group's commit fails, each of its requests is committed
+again on its own, so only the requests whose spans the store refuses get the error. The writer thread
+never dies on an error; if it stops anyway, ``health()`` says so and ``submit`` refuses at once.
 """
 
 from __future__ import annotations
@@ -16,13 +24,15 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from analyzers.assembly import RunAssembler
 from analyzers.errors import OverloadedError, StoreError
 from analyzers.model import SpanRecord
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
 
-_IDLE_REFRESH_TRACES = 64
+_IDLE_ASSEMBLE_TRACES = 64
+SUBMIT_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -38,23 +48,33 @@ class IngestQueue:
 
     def __init__(self, store: Store, *, max_queued_spans: int = 100_000, group_spans: int = 20_000) -> None:
         self.store = store
+        self.assembler = RunAssembler(store)
         self.max_queued_spans = max_queued_spans
         self.group_spans = group_spans
         self._queue: deque[_Pending] = deque()
         self._queued_spans = 0
         self._cond = threading.Condition()
         self._stopping = False
+        self._died: str | None = None
+        self._deferred: set[str] = set()  # committed traces whose assembly waits for a pause in the load
         self._thread = threading.Thread(target=self._run, name="otel-meta-ingest-writer", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, spans: Sequence[SpanRecord], timeout: float | None = None) -> int:
-        """Queue ``spans`` for the next commit and wait for it; return how many were committed."""
+    def submit(self, spans: Sequence[SpanRecord], timeout: float | None = SUBMIT_TIMEOUT_S) -> int:
+        """Queue ``spans`` for the next commit and wait for it; return how many were committed.
+
+        Raises ``OverloadedError`` when the queue is full or the commit takes over ``timeout`` seconds
+        (the spans may still be committed: an exporter's retry is deduplicated), ``StoreError`` when the
+        store refused them.
+        """
         if not spans:
             return 0
         item = _Pending(spans)
         with self._cond:
+            if self._died is not None:
+                raise StoreError(f"the ingest writer has stopped ({self._died}); restart the analyzer")
             if self._stopping:
                 raise OverloadedError("the analyzer is shutting down; retry against another replica")
             if self._queued_spans and self._queued_spans + len(spans) > self.max_queued_spans:
@@ -64,7 +84,7 @@ class IngestQueue:
             self._queued_spans += len(spans)
             self._cond.notify()
         if not item.done.wait(timeout):
-            raise OverloadedError("the store did not commit in time; retry later")
+            raise OverloadedError(f"the store did not commit within {timeout:g} s; retry later")
         if item.error is not None:
             raise item.error
         return item.stored
@@ -72,6 +92,14 @@ class IngestQueue:
     @property
     def queued_spans(self) -> int:
         return self._queued_spans
+
+    def health(self) -> str | None:
+        """``None`` while the writer thread runs, else why it does not."""
+        if self._died is not None:
+            return f"the ingest writer has stopped: {self._died}"
+        if self._thread.ident is not None and not self._thread.is_alive() and not self._stopping:
+            return "the ingest writer has stopped"
+        return None
 
     def _take(self) -> list[_Pending] | None:
         busy = False
@@ -89,38 +117,62 @@ class IngestQueue:
                     return group
                 if self._stopping:
                     return None
-            busy = self._refresh_some()
+            busy = self._assemble(_IDLE_ASSEMBLE_TRACES) > 0
 
-    def _refresh_some(self) -> bool:
-        """Assemble a few runs while nothing waits to be written; ``True`` when there was work."""
-        pending = getattr(self.store, "pending_refresh", None)
-        if pending is None:
-            return False
+    def _assemble(self, max_traces: int, among: Sequence[str] | None = None) -> int:
         try:
-            if pending():
-                return bool(self.store.refresh_runs(_IDLE_REFRESH_TRACES))  # type: ignore[attr-defined]
-        except StoreError as exc:
+            return self.assembler.assemble_pending(max_traces, among=among)
+        except Exception as exc:  # noqa: BLE001 - assembly is retried on the next pass; ingest goes on
             logger.warning("assembling runs failed: %s", exc)
-        return False
+            return 0
 
     def _run(self) -> None:
-        while True:
-            group = self._take()
-            if group is None:
-                return
-            spans: list[SpanRecord] = [s for item in group for s in item.spans]
-            error: BaseException | None = None
-            try:
-                self.store.write_spans(spans)
-            except Exception as exc:  # noqa: BLE001 - reported to every waiting request
-                logger.error("committing %d spans failed: %s", len(spans), exc)
-                error = exc if isinstance(exc, StoreError) else StoreError(f"committing spans failed: {exc}")
+        try:
+            while (group := self._take()) is not None:
+                try:
+                    self._commit(group)
+                finally:
+                    with self._cond:
+                        self._queued_spans -= sum(len(item.spans) for item in group)
+                    for item in group:
+                        if not item.done.is_set():
+                            item.error = item.error or StoreError("the ingest writer failed; retry later")
+                            item.done.set()
+        except BaseException as exc:  # the writer must never die silently: health and submit say so
+            logger.critical("the ingest writer stopped: %s", exc, exc_info=True)
             with self._cond:
-                self._queued_spans -= len(spans)
+                self._died = f"{type(exc).__name__}: {exc}"
+                waiting = list(self._queue)
+                self._queue.clear()
+            for item in waiting:
+                item.error = StoreError(f"the ingest writer has stopped ({self._died})")
+                item.done.set()
+
+    def _commit(self, group: list[_Pending]) -> None:
+        error = self._write([s for item in group for s in item.spans])
+        if error is not None and len(group) > 1:
+            for item in group:  # find the requests the store refuses; commit the others
+                item.error = self._write(item.spans)
+        else:
             for item in group:
                 item.error = error
-                item.stored = 0 if error else len(item.spans)
-                item.done.set()
+        self._deferred.update(s.trace_id for item in group if item.error is None for s in item.spans)
+        with self._cond:
+            busy = bool(self._queue)
+        if not busy or len(self._deferred) >= self.group_spans:
+            self._assemble(len(self._deferred), among=sorted(self._deferred))
+            self._deferred.clear()
+        for item in group:
+            item.stored = 0 if item.error else len(item.spans)
+            item.done.set()
+
+    def _write(self, spans: Sequence[SpanRecord]) -> BaseException | None:
+        try:
+            self.store.write_spans(spans)
+        except Exception as exc:  # noqa: BLE001 - reported to the waiting requests
+            logger.error("committing %d spans failed: %s", len(spans), exc)
+            return exc if isinstance(exc, StoreError) else StoreError(f"committing spans failed: {exc}")
+        return None
 
     def stop(self, timeout: float = 30.0) -> None:
         """Commit what is queued, then stop the writer thread."""

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from analyzers.errors import ListenError
+import uvicorn
+
+from analyzers.receiver.admission import BodyPace, ClientSlots, MemoryBudget
+from analyzers.receiver.binding import bind_http_socket, require_token_beyond_loopback
+from analyzers.receiver.exports import OtlpExports
 from analyzers.receiver.grpc_service import build_grpc_server
-from analyzers.receiver.http import ReceiverHttpServer
+from analyzers.receiver.http import HEADER_DEADLINE_S, HeaderDeadlineH11, ReceiverApp
 from analyzers.receiver.ingest import IngestQueue
 from analyzers.store.base import Store
 
@@ -20,18 +26,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _cannot_listen(what: str, host: str, port: int, cause: str) -> str:
-    return (f"cannot listen for {what} on {host}:{port}: {cause}; stop the process that holds the port "
-            "or choose another one (0 = any free port)")
-
-
 class AnalyzerServer:
-    """Serves OTLP/HTTP ``POST /v1/traces`` (protobuf or JSON, gzip or not), OTLP/gRPC
-    ``TraceService/Export``, ``GET /healthz`` and every route of ``analyzers.api.all_routes()``.
+    """Serves OTLP/HTTP ``POST /v1/traces``, ``/v1/logs`` and ``/v1/metrics`` (protobuf or JSON, gzip or
+    not), OTLP/gRPC ``TraceService``, ``LogsService`` and ``MetricsService``, ``GET /healthz`` and every
+    route of ``analyzers.api.all_routes()``.
 
-    A success reply is sent only after the spans are committed to ``store``. With ``token`` set, every
-    endpoint except ``/healthz`` needs ``Authorization: Bearer <token>``. Port 0 picks a free port
-    (read it from ``http_address`` / ``grpc_address``); ``grpc_port=None`` serves no gRPC.
+    A success reply is sent only after the spans (or evaluations) are committed to ``store``. With
+    ``token`` set, every endpoint except ``/healthz`` needs ``Authorization: Bearer <token>``; a host
+    other than loopback needs a token (``InsecureBindError``). Port 0 picks a free port (read it from
+    ``http_address`` / ``grpc_address``); ``grpc_port=None`` serves no gRPC. A port that cannot be
+    bound raises ``ListenError``. Memory held by requests in flight stays under
+    ``max_inflight_bytes`` (see ``analyzers.receiver.admission``).
     """
 
     def __init__(
@@ -45,41 +50,57 @@ class AnalyzerServer:
         context: ServiceContext | None = None,
         *,
         max_queued_spans: int = 100_000,
+        max_inflight_bytes: int = 512 << 20,
+        bodies_per_client: int = 64,
+        body_pace: BodyPace | None = None,
+        grpc_max_concurrent: int = 8,
+        header_deadline_s: float = HEADER_DEADLINE_S,
+        grace_s: float = 10.0,
     ) -> None:
         from analyzers.api import all_routes
         from analyzers.api.context import ServiceContext
 
+        token = token or None
+        require_token_beyond_loopback(host, token)
         self.store = store
         self.host = host
+        self.grace_s = grace_s
         self.context = context if context is not None else ServiceContext(store=store)
         self.ingest = IngestQueue(store, max_queued_spans=max_queued_spans)
-        try:
-            self._http = ReceiverHttpServer(
-                (host, http_port), ingest=self.ingest, context=self.context, routes=all_routes(),
-                token=token or None, max_body_bytes=max_body_bytes,
-            )
-        except OSError as exc:
-            raise ListenError(_cannot_listen("OTLP/HTTP", host, http_port, exc.strerror or str(exc))) from exc
+        self.budget = MemoryBudget(max(max_inflight_bytes, max_body_bytes))
+        self.exports = OtlpExports(self.ingest, store, max_items_per_request=max_queued_spans)
+        self._ingest_pool = ThreadPoolExecutor(8, thread_name_prefix="otel-meta-ingest")
+        self._api_pool = ThreadPoolExecutor(4, thread_name_prefix="otel-meta-api")
+        self.app = ReceiverApp(
+            exports=self.exports, context=self.context, routes=all_routes(), token=token,
+            max_body_bytes=max_body_bytes, budget=self.budget, slots=ClientSlots(bodies_per_client),
+            pace=body_pace or BodyPace(), ingest_pool=self._ingest_pool, api_pool=self._api_pool,
+            header_deadline_s=header_deadline_s,
+        )
+        self._socket = bind_http_socket(host, http_port)
+        self._uvicorn = uvicorn.Server(uvicorn.Config(
+            self.app, http=HeaderDeadlineH11, interface="asgi3", ws="none", lifespan="off", log_config=None, access_log=False,
+            proxy_headers=False, server_header=False, timeout_keep_alive=30, timeout_graceful_shutdown=max(1, round(grace_s)),
+            limit_concurrency=4096, h11_max_incomplete_event_size=64 << 10,
+        ))
         self._grpc: grpc.Server | None = None
         self._grpc_port: int | None = None
         if grpc_port is not None:
             try:
                 self._grpc, self._grpc_port = build_grpc_server(
-                    self.ingest, host=host, port=grpc_port, token=token or None, max_body_bytes=max_body_bytes)
-            except RuntimeError as exc:  # grpc's "Failed to bind to address"
-                self._http.server_close()
-                raise ListenError(_cannot_listen("OTLP/gRPC", host, grpc_port, "in use or not permitted")) from exc
-            except Exception:
-                self._http.server_close()
+                    self.exports, self.budget, host=host, port=grpc_port, token=token,
+                    max_body_bytes=max_body_bytes, max_concurrent=grpc_max_concurrent)
+            except BaseException:
+                self._socket.close()
                 raise
-        self._http_thread = threading.Thread(target=self._http.serve_forever, name="otel-meta-http",
-                                             kwargs={"poll_interval": 0.1}, daemon=True)
+        self._http_thread = threading.Thread(target=self._serve_http, name="otel-meta-http", daemon=True)
+        self._ready = threading.Event()
         self._started = False
         self._stopped = False
 
     @property
     def http_address(self) -> tuple[str, int]:
-        host, port = self._http.server_address[:2]
+        host, port = self._socket.getsockname()[:2]
         return str(host), int(port)
 
     @property
@@ -91,30 +112,54 @@ class AnalyzerServer:
         host, port = self.http_address
         return f"http://{host}:{port}"
 
+    @property
+    def counters(self) -> dict[str, int]:
+        """What was accepted, rejected, dropped and refused since start (e.g. ``spans_accepted``)."""
+        return self.exports.counters.snapshot()
+
+    def _serve_http(self) -> None:
+        async def serve() -> None:
+            task = asyncio.create_task(self._uvicorn.serve(sockets=[self._socket]))
+            while not self._uvicorn.started and not task.done():
+                await asyncio.sleep(0.01)
+            self._ready.set()
+            await task
+
+        try:
+            asyncio.run(serve())
+        finally:
+            self._ready.set()
+
     def start(self) -> AnalyzerServer:
         if self._started:
             return self
         self._started = True
         self.ingest.start()
         self._http_thread.start()
+        self._ready.wait(30)
         if self._grpc is not None:
             self._grpc.start()
         logger.info("listening http=%s:%d grpc=%s", *self.http_address,
                     "{}:{}".format(*self.grpc_address) if self.grpc_address else "off")
         return self
 
-    def stop(self, grace_s: float = 10.0) -> None:
+    def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting, let the requests in flight finish (and commit), then stop the writer."""
         if self._stopped:
             return
         self._stopped = True
-        grpc_done = self._grpc.stop(grace_s) if self._grpc is not None else None
+        grace = self.grace_s if grace_s is None else grace_s
+        grpc_done = self._grpc.stop(grace) if self._grpc is not None else None
+        self.app.stopping = True
+        self._uvicorn.should_exit = True
         if self._started:
-            self._http.shutdown()
-        self._http.close_idle_connections()
-        self._http.server_close()
+            self._http_thread.join(grace + 5)
+        else:
+            self._socket.close()
         if grpc_done is not None:
-            grpc_done.wait(grace_s + 1)
+            grpc_done.wait(grace + 1)
+        self._ingest_pool.shutdown(wait=True)
+        self._api_pool.shutdown(wait=True)
         self.ingest.stop()
         logger.info("stopped")
 

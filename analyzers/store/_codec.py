@@ -1,8 +1,10 @@
-"""How ``SqliteStore`` lays a span and a run out in a row (JSON bodies), and back.
+"""How the stores lay spans, runs, evaluations and assessments out in rows (JSON bodies), and back.
 
 A span keeps everything OTLP carried: attributes, events, links, status, scope and resource (the
 resource is stored once in its own table and referenced). Byte-string attribute values, which JSON has
-no type for, are written as ``{"$bytes": "<base64>"}``.
+no type for, are written as ``{"$bytes": "<base64>"}``; a user's own map whose only key is ``$bytes`` or
+``$map`` is written as ``{"$map": [[key, value]]}``, so decoding never mistakes one for the other. NaN and
+the infinities are kept (JSON's ``NaN``/``Infinity`` extension, which both backends store as text).
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanEvent, SpanLink, SpanRecord, Step
 
 _BYTES_TAG = "$bytes"
+_MAP_TAG = "$map"
+_TAGS = (_BYTES_TAG, _MAP_TAG)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=lambda o: _default(o))
 
 
@@ -29,19 +34,44 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot store attribute value of type {type(obj).__name__}")
 
 
-def _bytes_hook(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1 and _BYTES_TAG in obj:
-        return base64.b64decode(obj[_BYTES_TAG])
+def _escaped(obj: Any) -> Any:
+    """``obj`` with every user map that could read as a tag rewritten as ``{"$map": pairs}``."""
+    if isinstance(obj, Mapping):
+        if len(obj) == 1 and next(iter(obj)) in _TAGS:
+            return {_MAP_TAG: [[k, _escaped(v)] for k, v in obj.items()]}
+        return {k: _escaped(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_escaped(v) for v in obj]
+    return obj
+
+
+def _tag_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) != 1:
+        return obj
+    pairs = obj.get(_MAP_TAG)
+    if isinstance(pairs, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+                                       for p in pairs):
+        return {k: v for k, v in pairs}
+    if _BYTES_TAG in obj and isinstance(obj[_BYTES_TAG], str):
+        try:
+            return base64.b64decode(obj[_BYTES_TAG], validate=True)
+        except ValueError:  # a user's map written before the $map escape existed: keep it as it was
+            return obj
     return obj
 
 
 def dumps(obj: Any) -> str:
-    return _ENCODER.encode(obj)
+    """JSON text of ``obj`` (see the module docstring for bytes, tag-like maps and NaN)."""
+    text = _ENCODER.encode(obj)
+    if any(tag in text for tag in _TAGS):  # rare: only then pay for a second, escaping pass
+        text = _ENCODER.encode(_escaped(obj))
+    return text
 
 
 def loads(text: str) -> Any:
-    if _BYTES_TAG in text:
-        return json.loads(text, object_hook=_bytes_hook)
+    """The value ``dumps`` wrote."""
+    if any(tag in text for tag in _TAGS):
+        return json.loads(text, object_hook=_tag_hook)
     return json.loads(text)
 
 
@@ -51,9 +81,23 @@ def resource_key(attributes: Mapping[str, Any]) -> tuple[str, str]:
     return text, hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def span_body(span: SpanRecord) -> str:
-    """Attributes, events and links of a span as one JSON text."""
+def text_columns(span: SpanRecord) -> tuple[str, str, str, str]:
+    """A span's name, status message and scope as a store can put them in text columns that refuse
+    NUL characters (PostgreSQL); ``span_body(span, nul_free=True)`` then keeps the originals."""
+    values = (span.name, span.status_message, span.scope_name, span.scope_version)
+    if "\x00" not in "".join(values):
+        return values
+    return tuple(v.replace("\x00", "\ufffd") for v in values)  # type: ignore[return-value]
+
+
+def span_body(span: SpanRecord, *, nul_free: bool = False) -> str:
+    """Attributes, events and links of a span as one JSON text (with ``nul_free``, also the text
+    fields that ``text_columns`` had to change)."""
     body: dict[str, Any] = {"a": span.attributes}
+    if nul_free:
+        values = (span.name, span.status_message, span.scope_name, span.scope_version)
+        if "\x00" in "".join(values):
+            body["n"] = list(values)
     if span.events:
         body["e"] = [[e.name, e.time_unix_nano, e.attributes] for e in span.events]
     if span.links:
@@ -66,6 +110,8 @@ def span_from_row(row: Sequence[Any], resource: Mapping[str, Any]) -> SpanRecord
     (trace_id, span_id, parent, name, kind, start, end, status_code, status_message,
      scope_name, scope_version, body_text) = row
     body = loads(body_text)
+    if "n" in body:
+        name, status_message, scope_name, scope_version = body["n"]
     return SpanRecord(
         trace_id=trace_id,
         span_id=span_id,
@@ -138,12 +184,32 @@ def run_from_row(row: Sequence[Any]) -> Run:
     )
 
 
+def run_filter(mark: str, agent: str | None, *, with_outcome: bool = False, include_pending: bool = False,
+               since_unix_nano: int | None = None) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause of a run query and its parameters; ``mark`` is the driver's placeholder."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if agent is not None:
+        clauses.append(f"agent = {mark}")
+        params.append(agent)
+    if with_outcome:
+        clauses.append("outcome IS NOT NULL")
+    if not include_pending:
+        clauses.append("complete = 1")
+    if since_unix_nano is not None:
+        clauses.append(f"started_ns >= {mark}")
+        params.append(int(since_unix_nano))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 EVALUATION_COLUMNS = "trace_id, span_id, name, score_value, score_label, explanation, time_ns, attributes"
 
 
 def evaluation_row(r: EvaluationRecord) -> tuple[Any, ...]:
-    return (r.trace_id, r.span_id or "", r.name, r.score_value, r.score_label, r.explanation,
-            r.time_unix_nano, dumps(dict(r.attributes)))
+    """An evaluation's ``EVALUATION_COLUMNS`` values; ``span_id`` is ``''`` when it names only its trace."""
+    score = None if r.score_value is None else float(r.score_value)
+    return (r.trace_id, r.span_id or "", r.name, score, r.score_label, r.explanation, int(r.time_unix_nano),
+            dumps(dict(r.attributes)))
 
 
 def evaluation_from_row(row: Sequence[Any]) -> EvaluationRecord:
@@ -151,6 +217,35 @@ def evaluation_from_row(row: Sequence[Any]) -> EvaluationRecord:
     return EvaluationRecord(trace_id=trace_id, span_id=span_id or None, name=name, score_value=score_value,
                             score_label=score_label, explanation=explanation, time_unix_nano=time_ns,
                             attributes=loads(attributes))
+
+
+def iso_to_ns(ts: str) -> int:
+    """An ISO 8601 timestamp (``Z`` or an offset; naive means UTC) as Unix nanoseconds."""
+    dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1_000_000) * 1000
+
+
+def assessment_row(a: Assessment) -> tuple[Any, ...]:
+    """The ``ASSESSMENT_COLUMNS`` values of ``a``, then its ``ts_ns``."""
+    return (a.request_id, a.agent_name, float(a.reasoning_quality), int(a.should_replan),
+            int(a.should_deepen_reasoning), a.timestamp, assessment_body(a), iso_to_ns(a.timestamp))
+
+
+def assessment_filter(mark: str, low: float | None, high: float | None, should_replan: bool | None,
+                      should_deepen: bool | None, start: str | None, end: str | None) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause of an assessment query and its parameters (``mark``: the placeholder)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, op, value in (("reasoning_quality", ">=", low), ("reasoning_quality", "<=", high),
+                              ("should_replan", "=", should_replan), ("should_deepen", "=", should_deepen),
+                              ("ts_ns", ">=", None if start is None else iso_to_ns(start)),
+                              ("ts_ns", "<=", None if end is None else iso_to_ns(end))):
+        if value is not None:
+            clauses.append(f"{column} {op} {mark}")
+            params.append(int(value) if isinstance(value, (bool, int)) else float(value))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def assessment_body(a: Assessment) -> str:

@@ -85,6 +85,14 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (trace_id, span_id, name, time_ns)
     );
     """,
+    # 3: dirty marks that count, so an assembly that read a trace before more of its spans came (maybe
+    # through another process) does not clear the trace's mark.
+    """
+    ALTER TABLE dirty_traces ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
+    """,
 )
+
+REQUIRED_TABLES = frozenset({"resources", "spans", "dirty_traces", "runs", "outcomes", "assessments",
+                             "evaluations"})
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,7 +1,8 @@
 """``StoreSpanExporter``: an OpenTelemetry SDK ``SpanExporter`` that commits spans into a ``Store``.
 
 Embedded mode uses it (the MetaAgent records its own process's spans with no server in between), and
-so do the importers' ``--db`` option. ``export`` returns SUCCESS only after the store committed.
+so do the importers' ``--db`` option. ``export`` returns SUCCESS only after the store committed; the
+runs of the exported traces are assembled before it returns, so they can be read at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from analyzers.assembly import RunAssembler
 from analyzers.errors import StoreError
 from analyzers.model import SpanEvent, SpanLink, SpanRecord
 from analyzers.store.base import Store
@@ -67,6 +69,7 @@ class StoreSpanExporter(SpanExporter):
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.assembler = RunAssembler(store)
         self._shutdown = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -74,10 +77,15 @@ class StoreSpanExporter(SpanExporter):
             logger.warning("StoreSpanExporter.export called after shutdown; %d spans dropped", len(spans))
             return SpanExportResult.FAILURE
         try:
-            self.store.write_spans([span_record(s) for s in spans])
+            records = [span_record(s) for s in spans]
+            self.store.write_spans(records)
         except (StoreError, ValueError) as exc:
             logger.error("could not store %d spans: %s", len(spans), exc)
             return SpanExportResult.FAILURE
+        try:
+            self.assembler.assemble_pending(len(records), among=[r.trace_id for r in records])
+        except StoreError as exc:  # the spans are committed; the next assembly pass builds their runs
+            logger.warning("could not assemble the runs of %d exported spans: %s", len(spans), exc)
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:

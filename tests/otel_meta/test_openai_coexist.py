@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import otel_meta
 from otel_meta import semconv as sc
-from tests.analyzers.conventions import traceloop_env
+from tests.analyzers.conventions import envs
 from tests.otel_meta.conftest import track
 from tests.support.openai_server import (
     JsonReply,
@@ -190,8 +190,8 @@ def test_reinstrument_under_another_wrapper_gives_one_chat_span(
 @pytest.mark.slow
 @pytest.mark.parametrize("order", ["otel-meta-first", "traceloop-first"])
 def test_traceloop_keeps_its_one_span_in_either_order(order: str) -> None:
-    """traceloop's instrumentor needs its own venv (see traceloop_env), so this runs there."""
-    python = traceloop_env.ensure()
+    """traceloop's instrumentor needs its own venv (tests.analyzers.conventions.envs), so this runs there."""
+    python = envs.ensure("traceloop")
     client = Path(__file__).parent / "clients" / "traceloop_coexist.py"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_"))}
     out = subprocess.run([str(python), str(client), order], capture_output=True, text=True, timeout=120,

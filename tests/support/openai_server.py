@@ -9,7 +9,8 @@ connection is closed without the final chunk, so the client sees a broken body).
         server.enqueue(JsonReply(chat_completion(content="hi")))
         client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
 
-Replies are taken from a FIFO queue; when it is empty the server answers with ``default`` (a plain chat
+Replies are taken from a FIFO queue; when it is empty the server answers with ``responder(request)`` when
+one is set (a scripted model that answers by what the request holds), else with ``default`` (a plain chat
 completion unless set). Every request body is recorded in ``requests``. A client that drops its connection
 (a reset while the server reads or writes) is normal in tests of cut streams and timeouts: the server
 counts it in ``disconnects`` instead of printing a traceback.
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -78,6 +80,7 @@ class OpenAIStandIn:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.default: Reply = JsonReply(chat_completion(content="ok"))
+        self.responder: Callable[[RecordedRequest], Reply] | None = None
         self.requests: list[RecordedRequest] = []
         #: Connections the client dropped while the server was reading or writing.
         self.disconnects = 0
@@ -97,9 +100,11 @@ class OpenAIStandIn:
         with self._lock:
             self.replies.extend(replies)
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, request: RecordedRequest) -> Reply:
         with self._lock:
-            return self.replies.popleft() if self.replies else self.default
+            if self.replies:
+                return self.replies.popleft()
+        return self.responder(request) if self.responder is not None else self.default
 
     def start(self) -> OpenAIStandIn:
         self._thread.start()
@@ -140,8 +145,9 @@ def _make_handler(stand_in: OpenAIStandIn) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = raw.decode(errors="replace")
-            stand_in.requests.append(RecordedRequest(self.path, dict(self.headers), body))
-            reply = stand_in._next_reply()
+            request = RecordedRequest(self.path, dict(self.headers), body)
+            stand_in.requests.append(request)
+            reply = stand_in._next_reply(request)
             if isinstance(reply, SseReply):
                 self._send_sse(reply)
             else:

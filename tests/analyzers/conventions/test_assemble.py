@@ -78,14 +78,14 @@ def test_openinference_chain_without_agent_uses_agent_name_attribute():
     assert run.agent == "rag" and [s.name for s in run.steps] == ["kb"]
 
 
-def test_traceloop_workflow_is_the_agent_when_no_agent_span():
+def test_traceloop_workflow_is_the_agent_when_no_agent_span_and_a_task_is_no_tool():
     spans = [
         rec("a" * 16, "flow.workflow", None, 0, {sc.TRACELOOP_SPAN_KIND: "workflow", sc.TRACELOOP_ENTITY_NAME: "triage"}),
         rec("b" * 16, "openai.chat", "a" * 16, 1, {sc.LLM_REQUEST_TYPE: "chat", sc.GEN_AI_REQUEST_MODEL: "m"}),
         rec("c" * 16, "step.task", "a" * 16, 2, {sc.TRACELOOP_SPAN_KIND: "task", sc.TRACELOOP_ENTITY_NAME: "classify"}),
     ]
     run = assemble_run(spans)
-    assert run.agent == "triage" and [(s.kind, s.name) for s in run.steps] == [("llm", "m"), ("tool", "classify")]
+    assert run.agent == "triage" and [(s.kind, s.name) for s in run.steps] == [("llm", "m")]
 
 
 def test_a_trace_without_genai_spans_is_not_a_run():

@@ -165,3 +165,44 @@ def test_sigkill_during_load_loses_no_acknowledged_span(tmp_path):
     with SqliteStore(db) as store:
         for trace_id in acked:
             assert len(store.spans_for_trace(trace_id.hex())) == 59
+
+
+def _serve_fails(tmp_path: Path, *args: str) -> str:
+    """``otel-meta serve`` with ``args``: it must exit 2 with one error line on stderr, which is returned."""
+    proc = subprocess.run([sys.executable, "-m", "analyzers", "serve", "--db", str(tmp_path / "x.db"), *args],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("otel-meta")]  # not the log lines
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol,flag", [("OTLP/HTTP", "--http-port"), ("OTLP/gRPC", "--grpc-port")])
+def test_serve_on_a_port_in_use_says_which_port_and_how_to_fix_it(tmp_path, protocol, flag):
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        other = "--grpc-port" if flag == "--http-port" else "--http-port"
+        line = _serve_fails(tmp_path, flag, str(port), other, "0")
+    assert line == (f"otel-meta serve: cannot listen for {protocol} on 127.0.0.1:{port}: the port is already in use "
+                    f"(another otel-meta serve or a Collector?); stop that process or choose another port with {flag} "
+                    "(0 = any free port)")
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_non_loopback_bind_without_a_token(tmp_path):
+    line = _serve_fails(tmp_path, "--host", "0.0.0.0", "--http-port", "0", "--grpc-port", "0")
+    assert line.startswith("otel-meta serve: refusing to listen on 0.0.0.0 without a token")
+    assert "--token" in line
+
+
+def test_the_server_refuses_a_non_loopback_bind_without_a_token_and_accepts_loopback_names(store):
+    from analyzers.errors import InsecureBindError
+    from analyzers.receiver.binding import is_loopback
+    from analyzers.receiver.server import AnalyzerServer
+
+    with pytest.raises(InsecureBindError, match="without a token"):
+        AnalyzerServer(store, host="0.0.0.0")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("10.1.2.3")
+    AnalyzerServer(store, host="0.0.0.0", http_port=0, grpc_port=None, token="t").stop()

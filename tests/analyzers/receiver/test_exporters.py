@@ -105,3 +105,56 @@ def test_token_protects_both_protocols(token_server, store):
             export(ExportTraceServiceRequest(), metadata=metadata, timeout=5)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     channel.close()
+
+
+def test_over_the_grpc_concurrency_limit_the_answer_is_unavailable_and_the_exporter_retries(tmp_path):
+    import sqlite3
+    import threading
+    import time
+
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from analyzers.store.sqlite import SqliteStore
+    from tests.analyzers.receiver import payloads as p
+
+    store = SqliteStore(tmp_path / "busy.db", busy_timeout_s=20)
+    srv = AnalyzerServer(store, grpc_max_concurrent=1).start()
+    host, port = srv.grpc_address
+    blocker = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the one admitted export waits for its commit
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+    first = p.new_trace_id()
+    holder = threading.Thread(target=lambda: export(p.body(p.agent_span(first)), timeout=30))
+    results: list[SpanExportResult] = []
+    try:
+        holder.start()
+        deadline = time.monotonic() + 10
+        while srv.ingest.queued_spans == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(grpc.RpcError) as err:
+            export(p.body(p.agent_span(p.new_trace_id())), timeout=5)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE and "in progress" in err.value.details()
+
+        provider = TracerProvider()
+        exporter = GrpcExporter(endpoint=f"{host}:{port}", insecure=True, timeout=30)
+        with provider.get_tracer("t").start_as_current_span("invoke_agent retried") as span:
+            pass
+        readable = [span]  # an SDK span is a ReadableSpan once ended
+        sender = threading.Thread(target=lambda: results.append(exporter.export(readable)))
+        sender.start()
+        while srv.counters.get("grpc_refused_busy", 0) < 2:  # the exporter's first try was refused
+            assert time.monotonic() < deadline + 10
+            time.sleep(0.01)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        holder.join(30)
+    sender.join(30)
+    assert results == [SpanExportResult.SUCCESS]
+    assert store.spans_for_trace(format(span.get_span_context().trace_id, "032x"))
+    assert store.get_run(first.hex()) is not None
+    channel.close()
+    srv.stop()
+    store.close()

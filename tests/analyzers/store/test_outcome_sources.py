@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from analyzers.assembly import RunAssembler
 from analyzers.conventions import OutcomeRule, assemble_run
 from analyzers.model import EvaluationRecord, SpanEvent, SpanRecord
-from analyzers.store._schema import MIGRATIONS
+from analyzers.store._schema import MIGRATIONS, SCHEMA_VERSION
+from analyzers.store.base import Store
 from analyzers.store.sqlite import SqliteStore
 from otel_meta import semconv as sc
 
@@ -26,25 +28,31 @@ def evaluation(label: str | None, *, name: str = "task_success", score: float | 
     return EvaluationRecord(TRACE, span_id, name, score, label, None, at, attrs)
 
 
-def test_store_evaluation_records_give_the_outcome_when_nothing_else_does(store: SqliteStore):
+def test_store_evaluation_records_give_the_outcome_when_nothing_else_does(any_store: Store):
+    store = any_store
     store.write_spans([agent_span()])
+    RunAssembler(store).assemble_pending()
     assert store.get_run(TRACE).outcome is None
     assert store.write_evaluations([evaluation("fail")]) == 1
     assert store.write_evaluations([evaluation("fail")]) == 0  # an exporter's retry
+    RunAssembler(store).assemble_pending()
     run = store.get_run(TRACE)
     assert (run.outcome, run.outcome_source) == (False, "evaluation")
     assert store.evaluations_for_trace(TRACE) == [evaluation("fail")]
 
 
-def test_store_precedence_is_api_then_span_then_evaluation(store: SqliteStore):
+def test_store_precedence_is_api_then_span_then_evaluation(any_store: Store):
+    store = any_store
     store.write_spans([agent_span("success")])
     store.write_evaluations([evaluation("fail")])
+    RunAssembler(store).assemble_pending()
     run = store.get_run(TRACE)
     assert (run.outcome, run.outcome_source) == (True, "span")
     assert store.set_outcome(TRACE, False, "CI red")
     run = store.get_run(TRACE)
     assert (run.outcome, run.outcome_source) == (False, "api")
     store.write_evaluations([evaluation("pass", at=9 * 10**9)])  # re-assembly keeps the api outcome
+    RunAssembler(store).assemble_pending()
     run = store.get_run(TRACE)
     assert (run.outcome, run.outcome_source) == (False, "api")
     assert run.to_json()["outcome_source"] == "api"
@@ -78,7 +86,7 @@ def test_store_schema_1_file_migrates_with_outcome_sources(tmp_path):
     conn.execute("INSERT INTO outcomes VALUES (?, 0, NULL, 1)", ("2" * 32,))
     conn.close()
     store = SqliteStore(path)
-    assert store.schema_version == 2
+    assert store.schema_version == SCHEMA_VERSION
     sources = {r.trace_id[0]: r.outcome_source for r in store.list_runs()}
     assert sources == {"1": "span", "2": "api", "3": None}
     store.close()

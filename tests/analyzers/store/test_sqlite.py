@@ -1,113 +1,158 @@
-"""SqliteStore on real files: schema, runs, outcomes, assessments, the SDK exporter."""
+"""What only ``SqliteStore`` promises, on real files: WAL and full sync, the file's own failures as
+one-line ``StoreError``s naming cause and fix, and a health probe that tells the truth."""
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from analyzers.errors import StoreError
-from analyzers.model import Assessment, SpanRecord
-from analyzers.store.base import Store
-from analyzers.store.exporter import StoreSpanExporter
+from analyzers.errors import (
+    StoreCorruptError,
+    StoreFullError,
+    StoreLocationError,
+    StoreVersionError,
+)
+from analyzers.model import SpanRecord
+from analyzers.store._schema import SCHEMA_VERSION
 from analyzers.store.sqlite import SqliteStore
-from otel_meta import semconv as sc
 
 
-def agent_span(trace_id: str, agent: str, start_s: int, outcome: str | None = "success") -> SpanRecord:
-    attrs = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent, "blob": b"\x00\xff"}
-    if outcome:
-        attrs[sc.OTEL_META_OUTCOME] = outcome
-    return SpanRecord(trace_id, "1" * 16, None, f"invoke_agent {agent}", 1, start_s * 10**9, start_s * 10**9 + 10**6,
-                      attrs, resource_attributes={"service.name": "s"})
+def spans(n: int, trace: str = "a", size: int = 0) -> list[SpanRecord]:
+    return [SpanRecord(f"{trace}{i:031x}", "1" * 16, None, "s", 1, 1, 2, {"pad": "x" * size}) for i in range(n)]
 
 
 def test_schema_version_wal_and_full_sync(store):
-    assert isinstance(store, Store) and store.schema_version == 2
+    assert store.schema_version == SCHEMA_VERSION
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.execute("PRAGMA user_version=99")
     conn.commit()
     conn.close()
     store.close()
-    with pytest.raises(StoreError, match="newer than this otel-meta"):
+    with pytest.raises(StoreVersionError, match="newer than this otel-meta .*upgrade otel-meta"):
         SqliteStore(store.path)
 
 
-def test_spans_round_trip_and_duplicates_are_ignored(store):
-    span = agent_span("a" * 32, "x", 1)
-    assert store.write_spans([span]) == 1
-    assert store.write_spans([span]) == 0
-    assert store.spans_for_trace("a" * 32) == [span]
+def test_a_missing_directory_is_refused_not_created(tmp_path):
+    where = tmp_path / "nonexistent" / "dir" / "x.db"
+    with pytest.raises(StoreLocationError, match=r"does not exist; create it \(mkdir -p"):
+        SqliteStore(where)
+    assert not where.parent.exists()
+    with SqliteStore(where, create_parent=True) as s:
+        assert s.count_spans() == 0
 
 
-def test_runs_filters_order_and_streaming(store):
-    for i, (agent, outcome) in enumerate([("a", "success"), ("b", None), ("a", "failure"), ("a", None)]):
-        store.write_spans([agent_span(f"{i:032x}", agent, 100 + i, outcome)])
-    assert [r.trace_id[-1] for r in store.list_runs()] == ["3", "2", "1", "0"]
-    assert [r.trace_id[-1] for r in store.list_runs("a", 2)] == ["3", "2"]
-    assert [r.trace_id[-1] for r in store.list_runs("a", with_outcome=True)] == ["2", "0"]
-    assert [r.trace_id[-1] for r in store.list_runs(since_unix_nano=102 * 10**9)] == ["3", "2"]
-    assert [r.trace_id[-1] for r in store.iter_runs("a")] == ["0", "2", "3"]
-    assert store.agents() == ["a", "b"] and store.count_runs("a") == 3 and store.count_runs() == 4
-    assert store.set_outcome(f"{1:032x}", True, "done") and store.get_run(f"{1:032x}").outcome is True
-    assert not store.set_outcome("f" * 32, True)
+def test_a_directory_is_refused(tmp_path):
+    with pytest.raises(StoreLocationError, match="is a directory; give a file path"):
+        SqliteStore(tmp_path)
 
 
-def test_runs_are_visible_from_a_second_store_on_the_same_file(store):
-    store.write_spans([agent_span("c" * 32, "z", 5)])
-    with SqliteStore(store.path) as other:
-        assert other.get_run("c" * 32).agent == "z"
+@pytest.mark.parametrize("content", [b"not a database at all, just text" * 100, b""])
+def test_a_file_that_is_not_a_store_is_refused(tmp_path, content):
+    path = tmp_path / "x.db"
+    path.write_bytes(content or b"SQLite format 3\x00" + b"\x10\x00" + b"\x00" * 20)  # or a truncated header
+    with pytest.raises(StoreCorruptError) as caught:
+        SqliteStore(path)
+    assert "restore it from a backup, or move it aside" in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
-def test_assessments_upsert_filter_and_order(store):
-    def a(rid: str, q: float, ts: str, agent: str = "meta-agent") -> Assessment:
-        return Assessment(rid, q, q < 0.4, q < 0.6, ("act",), "text", ts, agent_name=agent,
-                          trace_id="t", request_context={"k": 1})
-    store.save_assessment(a("r1", 0.9, "2025-01-01T00:00:00Z"))
-    store.save_assessment(a("r2", 0.3, "2025-01-02T00:00:00+00:00"))
-    store.save_assessment(a("r1", 0.5, "2025-01-03T00:00:00.000Z"))
-    store.save_assessment(a("r1", 0.7, "2025-01-01T12:00:00Z", agent="other"))
-    assert store.get_assessment("r1").reasoning_quality == 0.5
-    assert store.get_assessment("r1", "other").request_context == {"k": 1}
-    assert store.get_assessment("nope") is None
-    assert [(x.request_id, x.agent_name) for x in store.list_assessments()] == [
-        ("r1", "meta-agent"), ("r2", "meta-agent"), ("r1", "other")]
-    assert [x.request_id for x in store.list_assessments(should_replan=True)] == ["r2"]
-    assert [x.reasoning_quality for x in store.list_assessments(min_quality=0.5, max_quality=0.7)] == [0.5, 0.7]
-    assert [x.request_id for x in store.list_assessments(should_deepen=False)] == ["r1"]
-    assert len(store.list_assessments(start="2025-01-02T00:00:00Z", end="2025-01-03T00:00:00Z")) == 2
+def test_a_truncated_store_is_refused(tmp_path):
+    path = tmp_path / "x.db"
+    with SqliteStore(path, synchronous="NORMAL") as s:
+        s.write_spans(spans(300, size=200))
+    data = path.read_bytes()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreCorruptError, match="is not an intact otel-meta store"), SqliteStore(path) as s:
+        s.spans_for_trace("a" * 32)
+        s.write_spans(spans(300, trace="b"))
 
 
-def test_store_span_exporter_commits_sdk_spans(store):
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
-    tracer = provider.get_tracer("embedded")
-    with tracer.start_as_current_span("invoke_agent emb", attributes={
-            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "emb"}) as root, \
-            tracer.start_as_current_span("execute_tool t", attributes={
-                sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, "tags": ("x", "y")}):
-        pass
-    provider.shutdown()
-    trace_id = format(root.get_span_context().trace_id, "032x")
-    run = store.get_run(trace_id)
-    assert run.agent == "emb" and [s.name for s in run.steps] == ["t"]
-    tool = next(s for s in store.spans_for_trace(trace_id) if s.name == "execute_tool t")
-    assert tool.attributes["tags"] == ["x", "y"] and tool.kind == 1 and tool.scope_name == "embedded"
+def mount_tmpfs(where: Path, options: str) -> None:
+    """Mount a tmpfs of its own at ``where`` (a real read-only or small file system), or skip."""
+    where.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a tmpfs ({exc}); these file-system failures need root")
 
 
-def test_healthy_gives_up_on_a_file_another_writer_holds_and_recovers(store):
+def test_a_read_only_directory_is_named(tmp_path):
+    ro = tmp_path / "ro"
+    mount_tmpfs(ro, "size=1m,ro")
+    try:
+        with pytest.raises(StoreLocationError, match="is read-only .* make it writable or choose another --db"):
+            SqliteStore(ro / "x.db")
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
+
+
+def test_health_gives_up_on_a_file_another_writer_holds_and_recovers(store):
     """The health probe waits a bounded time for the write lock, not the store's 30 s busy timeout."""
-    assert store.healthy()
+    assert store.health() is None
     other = sqlite3.connect(store.path, timeout=0)
     other.execute("BEGIN IMMEDIATE")  # another process's writer holds the file
     try:
-        assert store.healthy(timeout_s=0.1) is False
+        assert "database is locked" in store.health(timeout_s=0.1)
     finally:
         other.execute("ROLLBACK")
         other.close()
     assert store.healthy()
     store.close()
     assert store.healthy() is False
+
+
+def test_health_reports_a_dropped_table(store):
+    conn = sqlite3.connect(store.path)
+    conn.execute("DROP TABLE runs")
+    conn.commit()
+    conn.close()
+    assert "lacks its table(s) runs" in store.health()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB file system of its own (tmpfs), so it fills up for real."""
+    where = tmp_path / "disk"
+    mount_tmpfs(where, "size=2m")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def test_a_full_disk_keeps_its_real_cause_and_health_says_so(small_disk):
+    store = SqliteStore(small_disk / "x.db")
+    try:
+        with pytest.raises(StoreFullError) as caught:
+            for i in range(1000):
+                store.write_spans(spans(50, trace=f"{i % 16:x}", size=2000))
+        message = str(caught.value)
+        assert "database or disk is full" in message and "free disk space" in message
+        assert "cannot rollback" not in message
+        assert "database or disk is full" in store.health()
+        accepted = store.count_spans()
+        assert accepted > 0  # what was committed before the disk filled stays readable
+    finally:
+        store.close()
+
+
+def test_corrupted_pages_fail_writes_with_their_cause_and_health_says_so(tmp_path):
+    store = SqliteStore(tmp_path / "x.db", synchronous="NORMAL")
+    store.write_spans(spans(400, size=300))
+    store.close()
+    page, size = 4096, (tmp_path / "x.db").stat().st_size
+    with open(tmp_path / "x.db", "r+b") as f:  # garbage over every page but the header page
+        f.seek(page)
+        f.write(b"\xa5" * (size - page))
+    store = SqliteStore(tmp_path / "x.db")
+    try:
+        with pytest.raises(StoreCorruptError, match="malformed"):
+            store.write_spans(spans(400, trace="b", size=300))
+        assert "malformed" in store.health()
+    finally:
+        store.close()

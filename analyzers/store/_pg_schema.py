@@ -1,0 +1,91 @@
+"""The PostgreSQL schema, as numbered migrations; table ``otel_meta_schema`` records the version applied.
+
+``PostgresStore`` applies the missing migrations on start, each in its own transaction under a
+transaction-level advisory lock, so replicas starting together migrate once. A database newer than this
+code is refused. The numbering is this backend's own; both backends hold the same data.
+Bodies are ``text`` (not ``jsonb``): JSON's NaN/Infinity and every attribute value are kept as they came.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: spans kept whole, runs derived from them, late outcomes, judge assessments.
+    """
+    CREATE TABLE resources (
+        id BIGSERIAL PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        attributes TEXT NOT NULL
+    );
+    CREATE TABLE spans (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        parent_span_id TEXT,
+        name TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT NOT NULL,
+        status_code INTEGER NOT NULL,
+        status_message TEXT NOT NULL,
+        resource_id BIGINT NOT NULL REFERENCES resources(id),
+        scope_name TEXT NOT NULL,
+        scope_version TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_ns BIGINT NOT NULL,
+        PRIMARY KEY (trace_id, span_id)
+    );
+    CREATE TABLE dirty_traces (trace_id TEXT PRIMARY KEY, gen BIGINT NOT NULL);
+    CREATE TABLE runs (
+        trace_id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        outcome INTEGER,
+        started_ns BIGINT NOT NULL,
+        duration_ms DOUBLE PRECISION NOT NULL,
+        steps TEXT NOT NULL,
+        prompt_version TEXT,
+        prompt_commit TEXT,
+        problem_id TEXT,
+        request_id TEXT,
+        complete INTEGER NOT NULL
+    );
+    CREATE INDEX runs_by_agent ON runs(agent, started_ns, trace_id);
+    CREATE INDEX runs_by_start ON runs(started_ns);
+    CREATE TABLE outcomes (
+        trace_id TEXT PRIMARY KEY,
+        success INTEGER NOT NULL,
+        submission TEXT,
+        set_ns BIGINT NOT NULL
+    );
+    CREATE TABLE assessments (
+        request_id TEXT NOT NULL,
+        agent_name TEXT NOT NULL,
+        reasoning_quality DOUBLE PRECISION NOT NULL,
+        should_replan INTEGER NOT NULL,
+        should_deepen INTEGER NOT NULL,
+        timestamp TEXT NOT NULL,
+        ts_ns BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (request_id, agent_name)
+    );
+    CREATE INDEX assessments_by_time ON assessments(ts_ns);
+    """,
+    # 2: where each run's outcome came from, and evaluators' records (span_id '' when only the trace).
+    """
+    CREATE TABLE evaluations (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        score_value DOUBLE PRECISION,
+        score_label TEXT,
+        explanation TEXT,
+        time_ns BIGINT NOT NULL,
+        attributes TEXT NOT NULL,
+        received_ns BIGINT NOT NULL,
+        UNIQUE (trace_id, span_id, name, time_ns)
+    );
+    ALTER TABLE runs ADD COLUMN outcome_source TEXT;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+REQUIRED_TABLES = ("resources", "spans", "dirty_traces", "runs", "outcomes", "assessments", "evaluations")
