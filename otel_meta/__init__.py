@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from otel_meta._decorators import agent, set_outcome, thinking, tool
     from otel_meta._problem import AgentType, ProblemContext
-    from otel_meta._prompts import PromptVersion, load_prompt
+    from otel_meta._prompts import PromptRollout, PromptVersion, load_prompt
     from otel_meta._recorder import add_thinking_step, add_tool_call, collect_agent_trace, end_agent_trace
     from otel_meta._setup import instrument, uninstrument
 
 __all__ = [
     "AgentType",
     "ProblemContext",
+    "PromptRollout",
     "PromptVersion",
     "add_thinking_step",
     "add_tool_call",
@@ -37,6 +38,7 @@ __all__ = [
 _EXPORTS = {
     "AgentType": "otel_meta._problem",
     "ProblemContext": "otel_meta._problem",
+    "PromptRollout": "otel_meta._prompts",
     "PromptVersion": "otel_meta._prompts",
     "add_thinking_step": "otel_meta._recorder",
     "add_tool_call": "otel_meta._recorder",

@@ -100,12 +100,9 @@ class _AgentStep:
 
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Context] | None:
         try:
-            prompt = _runtime.active_prompt(self.name)
-            span = _spans.start_agent_span(
-                _runtime.tracer(), self.name, problem=self.problem,
-                prompt_version=prompt.version if prompt else None,
-                prompt_commit=prompt.commit if prompt else None,
-            )
+            span = _spans.start_agent_span(_runtime.tracer(), self.name, problem=self.problem)
+            # after the start: a candidate rollout picks the version from the run's trace id
+            _runtime.stamp_prompt(span, _runtime.active_prompt(self.name))
             frame = _runtime.AgentFrame(self.name, span)
             return frame, _runtime.context_with_agent(frame)
         except Exception as exc:  # noqa: BLE001

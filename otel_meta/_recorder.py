@@ -49,13 +49,9 @@ def collect_agent_trace(trace_id: str, agent_type: AgentType | str,
     """Start recording an agent run; returns its OpenTelemetry trace id (32 hex digits)."""
     try:
         agent = agent_name(agent_type)
-        prompt = _runtime.active_prompt(agent)
-        span = _spans.start_agent_span(
-            _runtime.tracer(), agent, problem=problem_context,
-            request_id=None if trace_id is None else safe_str(trace_id),
-            prompt_version=prompt.version if prompt else None,
-            prompt_commit=prompt.commit if prompt else None,
-        )
+        span = _spans.start_agent_span(_runtime.tracer(), agent, problem=problem_context,
+                                       request_id=None if trace_id is None else safe_str(trace_id))
+        _runtime.stamp_prompt(span, _runtime.active_prompt(agent))
         with _lock:
             _runs[str(trace_id)] = _RecordedRun(agent, span, trace.set_span_in_context(span))
         return format(span.get_span_context().trace_id, "032x")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opentelemetry import context as otel_context
@@ -30,8 +31,16 @@ class AgentFrame:
 
 @dataclass(frozen=True)
 class ActivePrompt:
+    """The prompt version stamped on the agent runs that follow. ``choose`` (a candidate rollout) gives
+    the version of one run from its trace id."""
+
     version: str
     commit: str
+    role: str | None = None
+    choose: Callable[[int], ActivePrompt] | None = None
+
+    def for_trace(self, trace_id: int) -> ActivePrompt:
+        return self.choose(trace_id) if self.choose is not None else self
 
 
 def env_policy() -> ContentPolicy:
@@ -82,10 +91,11 @@ def policy() -> ContentPolicy:
     return STATE.policy
 
 
-def set_active_prompt(version: str, commit: str, agent: str | None = None) -> None:
-    """Stamp ``otel_meta.prompt.version`` / ``.commit`` on the agent spans started afterwards in this
-    process and context (``agent`` given: only on that agent's spans)."""
-    prompt = ActivePrompt(str(version), str(commit))
+def set_active_prompt(version: str, commit: str, agent: str | None = None, *, role: str | None = None,
+                      choose: Callable[[int], ActivePrompt] | None = None) -> None:
+    """Stamp ``otel_meta.prompt.version`` / ``.commit`` (and ``.role``) on the agent spans started
+    afterwards in this process and context (``agent`` given: only on that agent's spans)."""
+    prompt = ActivePrompt(str(version), str(commit), role, choose)
     with _LOCK:
         STATE.prompts = {**STATE.prompts, agent: prompt}
     current = _context_prompts.get() or {}
@@ -100,6 +110,17 @@ def active_prompt(agent: str) -> ActivePrompt | None:
             if found is not None:
                 return found
     return None
+
+
+def stamp_prompt(span: Span, prompt: ActivePrompt | None) -> None:
+    """Write ``prompt`` (resolved for the span's trace id when it is a rollout) on an agent span."""
+    if prompt is None or not span.is_recording():
+        return
+    chosen = prompt.for_trace(span.get_span_context().trace_id)
+    span.set_attribute(semconv.OTEL_META_PROMPT_VERSION, chosen.version)
+    span.set_attribute(semconv.OTEL_META_PROMPT_COMMIT, chosen.commit)
+    if chosen.role is not None:
+        span.set_attribute(semconv.OTEL_META_PROMPT_ROLE, chosen.role)
 
 
 def current_agent() -> AgentFrame | None:

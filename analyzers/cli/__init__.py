@@ -27,6 +27,7 @@ _COMMANDS = (
     "compare",
     "prompts",
     "status",
+    "report",
     "demo",
 )
 

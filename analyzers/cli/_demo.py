@@ -30,11 +30,13 @@ def register(subparsers: Any) -> None:
         description="Run the end-to-end demo: a simulated SRE agent ships spans to `otel-meta serve`, "
                     "learning cycles commit guidelines to a new prompts repo, and a report is written.",
     )
-    parser.add_argument("--rounds", type=int, default=None, help="rounds of episodes (default 6)")
-    parser.add_argument("--episodes", type=int, default=None, help="episodes per round (default 80)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of episodes (default 7)")
+    parser.add_argument("--episodes", type=int, default=None, help="episodes per round (default 100)")
     parser.add_argument("--seed", type=int, default=None, help="seed of incidents and policy (default 7)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="where the store, prompts repo and report go (default demo-output)")
+    parser.add_argument("--teammate-round", type=int, default=None,
+                        help="the earliest round at which a teammate commits a harmful candidate (default 3; -1: none)")
     parser.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from examples.demo import main
 
     argv: list[str] = []
-    for flag in ("rounds", "episodes", "seed", "output_dir"):
+    for flag in ("rounds", "episodes", "seed", "output_dir", "teammate_round"):
         value = getattr(args, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]

@@ -19,7 +19,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
     parser.add_argument("--agent", required=True, help="the agent")
     parser.add_argument(
-        "--json", action="store_true", help="print JSON: [{version, commit, date, subject, patterns_applied}]"
+        "--json",
+        action="store_true",
+        help="print JSON: [{version, commit, date, subject, patterns_applied, patterns_retired, state, why}]; "
+        "state is stable, candidate, rejected, rolled back or superseded",
     )
     parser.set_defaults(func=run)
 
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([e.to_json() for e in entries])
         return 0
-    print(f"{'VERSION':10}  {'COMMIT':12}  {'DATE':25}  SUBJECT")
+    print(f"{'VERSION':10}  {'STATE':11}  {'COMMIT':12}  {'DATE':25}  SUBJECT")
     for e in entries:
-        print(inert(f"{e.version:10}  {e.commit[:12]}  {e.date:25}  {e.subject}"))
+        print(inert(f"{e.version:10}  {e.state:11}  {e.commit[:12]}  {e.date:25}  {e.subject}"))
     return 0

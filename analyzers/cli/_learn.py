@@ -13,12 +13,16 @@ from analyzers.store import DB_HELP, db_location, open_store
 
 
 def register(subparsers: Any) -> None:
+    from analyzers.orchestrator.service import add_rollout_arguments
+
     parser = subparsers.add_parser(
         "learn",
         help="mine runs and write guidelines (one cycle)",
         description="One learning cycle: for each agent added to the prompts repo (otel-meta prompts "
-        "add-agent) with enough runs with a known outcome, mine patterns and commit the guideline changes. "
-        "Agents with runs but no prompt file are listed with the command that adds them.",
+        "add-agent) with enough runs with a known outcome, decide the candidate version out beside the "
+        "stable one (promote, reject or wait), mine patterns and commit the guideline changes as a new "
+        "candidate. Agents with runs but no prompt file are listed with the command that adds them. The "
+        "cycle is added to the state file that `otel-meta status` reads.",
     )
     parser.add_argument("--db", required=True, type=db_location, help=DB_HELP)
     parser.add_argument("--prompts-repo", required=True, type=Path, help="the git prompts repo")
@@ -34,8 +38,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--auto-rollback",
         action="store_true",
-        help="roll back a version significantly worse than its predecessor",
+        help="with rollout off (--candidate-fraction 0): roll back a version significantly worse "
+        "than its predecessor",
     )
+    parser.add_argument("--config", type=Path, default=None,
+                        help="MetaAgent YAML config for the rollout settings and the state file "
+                             "(default META_AGENT_CONFIG_FILE)")
+    add_rollout_arguments(parser)
     parser.add_argument(
         "--rewrite-model",
         default=None,
@@ -51,10 +60,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from analyzers.errors import UnknownAgentError
     from analyzers.guidelines import PromptsRepo
     from analyzers.guidelines.prompt_file import validate_agent_name
     from analyzers.orchestrator.cycle import run_cycle
+    from analyzers.orchestrator.record import record_cycle
+    from analyzers.orchestrator.service import config_from_args
 
     try:
         for agent in args.agent or ():
@@ -66,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.confidence_threshold <= 1.0 or args.min_traces < 1:
         return fail("learn", "--confidence-threshold must be in [0, 1] and --min-traces >= 1")
     try:
+        config = config_from_args(args)
         rewriter = _rewriter(args)
+        started = time.time()
         repo = PromptsRepo(args.prompts_repo)
         with open_store(args.db) as store:
             in_store = store.agents()
@@ -89,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
                 auto_rollback=args.auto_rollback,
                 rewrite=rewriter,
                 progress=lambda line: print(inert(line), file=sys.stderr, flush=True),
+                rollout=config.rollout(),
             )
+            state, _ = record_cycle(config.resolved_state_file(), report, store, config.to_json(), started=started)
     except (OtelMetaError, ValueError) as exc:
         return fail("learn", exc)
     if args.json:
@@ -104,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
         if a.skipped:
             print(inert(f"{a.agent}: skipped ({a.skipped})"))
             continue
+        if a.rollout:
+            print(inert(f"{a.agent}: candidate v{a.rollout.candidate.version}: {a.rollout.action}: {a.rollout.reason}"))
+            if a.rollout.action == "wait":
+                continue
         where = a.tag or a.branch or ""
         done = (
             f"v{a.version} commit {a.commit[:12]} {where}".rstrip()
@@ -124,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
                 ))
         if a.commit and a.text_source:
             print(f"  guideline text: {'LLM rewrite' if a.text_source == 'llm' else 'templates'}")
+    print(f"learning cycle {state.learning_cycles} (recorded in {config.resolved_state_file()})")
     return 0
 
 

@@ -33,8 +33,12 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         status = agent.get_learning_status()
         history = agent.get_guideline_history()
         current: dict[str, dict[str, Any]] = {}
+        candidates: dict[str, dict[str, Any]] = {}
         for entry in history:
-            current[entry["agent_type"]] = entry
+            if entry["state"] == "stable":
+                current[entry["agent_type"]] = entry
+            elif entry["state"] == "candidate":
+                candidates[entry["agent_type"]] = entry
         last_cycle = agent.state.learning_cycles
         perf = [p for p in agent.state.performance_history if p.cycle == last_cycle]
         agents = []
@@ -45,6 +49,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
                 "runs": agent.store.count_runs(name),
                 "prompt_version": version["version"] if version else None,
                 "prompt_commit": version["commit"] if version else None,
+                "candidate_version": candidates[name]["version"] if name in candidates else None,
                 "performance": [p.to_json() for p in perf if p.agent == name],
             })
         return {
@@ -53,6 +58,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "judge": "llm" if agent.judge.uses_llm else "heuristic",
             "agents": agents,
             "last_cycle": agent.state.last_cycle,
+            "cycles": list(agent.state.cycles),
         }
 
 
@@ -83,5 +89,12 @@ def run(args: argparse.Namespace) -> int:
         perf = ", ".join(f"v{p['prompt_version']}: {p['success_rate']:.0%} of {p['runs']}"
                          if p["prompt_version"] else f"unversioned: {p['success_rate']:.0%} of {p['runs']}"
                          for p in a["performance"]) or "no cycle yet"
-        print(inert(f"  {a['agent']:<20} runs {a['runs']:<6} prompt {version:<24} success {perf}"))
+        print(inert(f"  {a['agent']:<20} runs {a['runs']:<6} stable {version:<24} success {perf}"))
+        if a["candidate_version"]:
+            print(f"  {'':<20} candidate v{a['candidate_version']} rolling out beside the stable version")
+    for c in data["cycles"][-5:]:
+        decided = "; ".join(f"{r['agent']} v{r['candidate']}: {r['action']}" for r in c.get("rollouts", []))
+        commits = ", ".join(f"{x['agent']} v{x['version']}" for x in c.get("commits", []))
+        print(inert(f"  cycle {c.get('cycle')} at {c.get('finished_at')}: "
+                    f"{'committed ' + commits if commits else 'no commit'}" + (f"; {decided}" if decided else "")))
     return 0

@@ -48,6 +48,15 @@ TRAILER_RETIRED = "Otel-Meta-Retired"
 TRAILER_TEXT = "Otel-Meta-Text"
 TRAILER_ROLLBACK = "Otel-Meta-Rollback-To"
 TRAILER_BLOCKED = "Otel-Meta-Blocked"
+TRAILER_REJECTED = "Otel-Meta-Rejected"
+TRAILER_ROLLED_BACK = "Otel-Meta-Rolled-Back"
+TRAILER_CYCLE = "Otel-Meta-Cycle"
+#: The rule for blocked patterns, as commit messages and docs state it.
+BLOCK_RULE = (
+    "Blocked patterns are not applied again until runs recorded after this commit support them again: "
+    "a learning cycle mines those runs alone (once there are at least min-traces of them) and a blocked "
+    "pattern returns only if it reaches the confidence threshold there."
+)
 _KIND_RE = re.compile(r"^[a-z_]{1,32}\Z")
 _TRAILER_RE = re.compile(r"^(Otel-Meta-[A-Za-z-]+): ?(.*)$", re.MULTILINE)
 
@@ -192,13 +201,20 @@ def rollback_message(
     removed: tuple[PatternChange, ...],
     reason: str | None,
     blocked: tuple[str, ...],
+    *,
+    kept_base: bool = False,
 ) -> str:
     """The message of a rollback: which version it restores, why, and the guidelines it changes."""
     counts = f"+{len(restored)} guidelines, -{len(removed)} retired"
     subject = f"{agent} v{version}: roll back to v{to_version} ({counts})"
     why = " ".join((reason or "requested by a person").split())[:500]
-    body = [f"Restores the content of v{to_version} (replacing v{from_version}).", f"Why: {why}", ""]
+    body = [f"Restores the guidelines of v{to_version} (replacing v{from_version}).", f"Why: {why}", ""]
+    if kept_base:
+        body += [f"base_prompt: kept as it is on the branch (edited by a person after v{to_version}); "
+                 "to restore the old base prompt too, edit it by hand and commit.", ""]
     body += _section("Restored", restored) + _section("Removed", removed)
+    if blocked:
+        body += ["", BLOCK_RULE]
     trailers = _trailers(
         [
             (TRAILER_AGENT, agent),
@@ -206,10 +222,40 @@ def rollback_message(
             (TRAILER_APPLIED, " ".join(c.pattern_id for c in restored)),
             (TRAILER_RETIRED, " ".join(c.pattern_id for c in removed)),
             (TRAILER_ROLLBACK, to_version),
+            (TRAILER_ROLLED_BACK, from_version),
             (TRAILER_BLOCKED, " ".join(blocked)),
         ]
     )
     return "\n".join([subject, "", *body, "", trailers]) + "\n"
+
+
+def rejection_message(
+    agent: str,
+    version: str,
+    candidate: str,
+    stable: str,
+    reason: str,
+    blocked: tuple[str, ...],
+    *,
+    kept_base: bool = False,
+) -> str:
+    """The message of a rejected candidate: the commit restoring the stable version's guidelines."""
+    subject = f"{agent} v{version}: reject candidate v{candidate}, restore stable v{stable}"
+    body = [f"Why: {' '.join(reason.split())[:800]}", ""]
+    if kept_base:
+        body += ["base_prompt: kept as a person edited it while the candidate ran; this commit is a new "
+                 "version and the new stable one.", ""]
+    if blocked:
+        body += ["Blocked (the patterns the candidate added): " + " ".join(blocked), "", BLOCK_RULE, ""]
+    trailers = _trailers(
+        [
+            (TRAILER_AGENT, agent),
+            (TRAILER_VERSION, version),
+            (TRAILER_REJECTED, candidate),
+            (TRAILER_BLOCKED, " ".join(blocked)),
+        ]
+    )
+    return "\n".join([subject, "", *body, trailers]) + "\n"
 
 
 def parse_trailers(body: str) -> dict[str, str]:

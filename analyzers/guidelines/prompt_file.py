@@ -5,6 +5,7 @@ version: 1.0.3                 # semver, no leading "v"
 base_prompt: |                 # written by humans; the writer never changes it
   You are an SRE agent ...
 tools: [get_pods, get_logs]    # optional, written by humans: the only tools guidelines may name
+candidate_fraction: 0.5        # optional: the share of runs this version gets while it is a candidate
 guidelines:                    # managed by the writer
   - text: Prefer get_pods -> get_logs (success 85% over 34 runs vs 60% baseline, confidence 0.82)
     pattern_id: sp-3f2a
@@ -24,7 +25,7 @@ import yaml
 
 from analyzers.errors import InvalidAgentNameError, PromptsRepoError
 from analyzers.model import PATTERN_TYPES
-from otel_meta._prompts import AGENT_NAME_RE, render_prompt
+from otel_meta._prompts import AGENT_NAME_RE, STABLE_TAG_SUFFIX, render_prompt
 
 SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 #: A pattern id as it may appear in a prompt file and a commit message.
@@ -66,6 +67,11 @@ def tag_name(agent: str, version: str) -> str:
     return f"{agent}/v{version}"
 
 
+def stable_tag(agent: str) -> str:
+    """The tag that marks the version served to every run outside a candidate's share."""
+    return f"{agent}/{STABLE_TAG_SUFFIX}"
+
+
 @dataclass(frozen=True)
 class Guideline:
     """One managed guideline line and the pattern behind it (figures as of when it was applied)."""
@@ -94,6 +100,7 @@ class PromptFile:
     version: str
     base_prompt: str = ""
     guidelines: tuple[Guideline, ...] = field(default_factory=tuple)
+    candidate_fraction: float | None = None
     tools: tuple[str, ...] = ()
 
     @property
@@ -109,13 +116,15 @@ class PromptFile:
 
     def dump(self) -> bytes:
         """The YAML text of this file (stable key order, block style, UTF-8)."""
-        data = {
+        data: dict[str, Any] = {
             "agent": self.agent,
             "version": self.version,
             "base_prompt": _Literal(self.base_prompt) if "\n" in self.base_prompt else self.base_prompt,
             **({"tools": list(self.tools)} if self.tools else {}),
-            "guidelines": [g.to_yaml() for g in self.guidelines],
         }
+        if self.candidate_fraction is not None:
+            data["candidate_fraction"] = round(float(self.candidate_fraction), 4)
+        data["guidelines"] = [g.to_yaml() for g in self.guidelines]
         return yaml.dump(
             data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False
         ).encode("utf-8")
@@ -147,9 +156,13 @@ class PromptFile:
         tools = data.get("tools") or []
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
             raise PromptsRepoError(f"{where}: tools must be a list of tool names")
-        return cls(
-            agent=expected_agent, version=str(version), base_prompt=base, guidelines=guidelines, tools=tuple(tools)
-        )
+        fraction = data.get("candidate_fraction")
+        if fraction is not None and (
+            isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction <= 1.0
+        ):
+            raise PromptsRepoError(f"{where}: candidate_fraction must be a number in [0, 1]")
+        return cls(agent=expected_agent, version=str(version), base_prompt=base, guidelines=guidelines,
+                   tools=tuple(tools), candidate_fraction=None if fraction is None else float(fraction))
 
 
 def _parse_guideline(item: Any, where: str, index: int) -> Guideline:

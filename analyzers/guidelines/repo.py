@@ -217,9 +217,18 @@ class PromptsRepo:
         if expected_old and not self.bare and self.checked_out_branch() == branch:
             self._run("read-tree", "-m", "-u", expected_old, commit)
 
-    def tag(self, name: str, commit: str, message: str) -> None:
-        """Create the annotated tag ``name`` at ``commit`` (it must not exist yet)."""
-        self._run("tag", "-a", name, "-m", message, commit)
+    def tag(self, name: str, commit: str, message: str, *, force: bool = False) -> None:
+        """Create the annotated tag ``name`` at ``commit`` (it must not exist yet, unless ``force``
+        moves it)."""
+        self._run("tag", "-a", *(("-f",) if force else ()), name, "-m", message, commit)
+
+    def tags(self, pattern: str) -> list[str]:
+        """The names of the tags that match the glob ``pattern``."""
+        return self._out("tag", "--list", pattern).splitlines()
+
+    def commit_time(self, commit: str) -> int:
+        """The committer time of ``commit`` in Unix seconds."""
+        return int(self._out("show", "-s", "--format=%ct", commit))
 
     def delete_tag(self, name: str) -> None:
         self._run("tag", "-d", name, check=False)

@@ -28,12 +28,15 @@ from analyzers.guidelines.messages import (
 from analyzers.guidelines.prompt_file import (
     INITIAL_VERSION,
     PATTERN_ID_RE,
+    SEMVER_RE,
     Guideline,
     PromptFile,
     bump_patch,
+    stable_tag,
     tag_name,
     validate_agent_name,
     validate_version,
+    version_key,
 )
 from analyzers.guidelines.repo import PromptsRepo
 from analyzers.guidelines.rewrite import GuidelineRewriter, RewriteOutcome
@@ -108,6 +111,9 @@ class GuidelineWriter:
     ``proposals/<agent>/v<version>`` (untagged) and leaves the main branch alone.
     ``backup_original`` tags the human original ``<agent>/original`` before the first change.
     ``rewriter`` (off by default) rewrites new guideline lines with an LLM, validated.
+    ``candidate_fraction`` > 0 commits each new version as a candidate served to that share of runs
+    beside ``<agent>/stable`` (``analyzers.guidelines.rollout`` decides it later); 0 (the default here;
+    ``learn`` and the MetaAgent default to 0.5) moves ``<agent>/stable`` to the new version at once.
     """
 
     def __init__(
@@ -119,6 +125,7 @@ class GuidelineWriter:
         backup_original: bool = True,
         rewriter: GuidelineRewriter | None = None,
         max_guidelines: int = 20,
+        candidate_fraction: float = 0.0,
     ) -> None:
         self.repo = repo
         self.confidence_threshold = confidence_threshold
@@ -126,6 +133,7 @@ class GuidelineWriter:
         self.backup_original = backup_original
         self.rewriter = rewriter
         self.max_guidelines = max_guidelines
+        self.candidate_fraction = candidate_fraction
 
     # --- planning -----------------------------------------------------------------------------------
     def plan(
@@ -134,6 +142,7 @@ class GuidelineWriter:
         patterns: Sequence[Pattern],
         *,
         known_tools: Collection[str] = (),
+        supported_again: Collection[str] = (),
         trusted_tools: Collection[str] | None = None,
     ) -> GuidelinePlan:
         """Compute the new guideline set for ``agent`` from ``patterns`` (nothing is written).
@@ -141,12 +150,14 @@ class GuidelineWriter:
         ``known_tools`` (every tool name of the agent's runs) lets the LLM rewrite check refuse a line
         that names a tool outside the patterns. ``trusted_tools`` (``templates.trusted_tools``; the
         prompt file's ``tools:`` list wins when it has one): a pattern naming any other tool is refused,
-        and so is one the miner withheld (``templates.refusal``); the commit body lists them."""
+        and so is one the miner withheld (``templates.refusal``); the commit body lists them.
+        ``supported_again``: blocked pattern ids that the runs recorded after their blocking commit
+        support again (see ``blocks``); they may return."""
         validate_agent_name(agent)
         head = self.repo.head()
         current = self.repo.read(agent, head)
         start = current or PromptFile(agent=agent, version=INITIAL_VERSION)
-        blocked = self.blocked_patterns(agent, head) if current else set()
+        blocked = (self.blocked_patterns(agent, head) if current else set()) - set(supported_again)
         candidates = [p for p in patterns if p.agent == agent and PATTERN_ID_RE.match(p.id)]
         by_id = {p.id: p for p in candidates}
         confident = {
@@ -208,8 +219,9 @@ class GuidelineWriter:
                 message = create_message(agent, INITIAL_VERSION, "created by `otel-meta learn`")
                 return GuidelinePlan(agent, head, None, start, (), (), message=message, kind="create")
             return GuidelinePlan(agent, head, current, start, (), ())
-        version = bump_patch(start.version)
-        new = start.with_changes(version=version, guidelines=tuple(kept + added))
+        version = next_version(self.repo, agent, start.version)
+        fraction = self.candidate_fraction if self.auto_update and self.candidate_fraction > 0 else None
+        new = start.with_changes(version=version, guidelines=tuple(kept + added), candidate_fraction=fraction)
         message = change_message(
             agent,
             version,
@@ -233,10 +245,18 @@ class GuidelineWriter:
         )
 
     def blocked_patterns(self, agent: str, ref: str | None = None) -> set[str]:
-        """Pattern ids an automatic rollback removed; the writer does not apply them again."""
-        blocked: set[str] = set()
-        for _, _, _, body in self.repo.log(f"{agent}.yaml", ref):
-            blocked.update(parse_trailers(body).get(TRAILER_BLOCKED, "").split())
+        """Pattern ids a rollback or a rejected candidate removed; not applied again unless supported
+        again (``plan(supported_again=...)``)."""
+        return set(self.blocks(agent, ref))
+
+    def blocks(self, agent: str, ref: str | None = None) -> dict[str, int]:
+        """Each blocked pattern id and the time (Unix seconds) of the latest commit that blocked it."""
+        blocked: dict[str, int] = {}
+        for commit, _, _, body in self.repo.log(f"{agent}.yaml", ref):
+            ids = parse_trailers(body).get(TRAILER_BLOCKED, "").split()
+            if ids:
+                when = self.repo.commit_time(commit)
+                blocked.update(dict.fromkeys(ids, when))
         return blocked
 
     # --- applying -----------------------------------------------------------------------------------
@@ -292,6 +312,8 @@ class GuidelineWriter:
         self.repo.publish(branch, parent, expected_old)
         for tag, commit, (_, message) in zip(tags, commits, steps):
             self.repo.tag(tag, commit, message)
+        if self.auto_update:
+            self._move_stable(plan, head, commits)
         original = None
         original_tag = f"{agent}/original"
         if self.backup_original and plan.kind == "guidelines" and not self.repo.tag_exists(original_tag):
@@ -313,6 +335,16 @@ class GuidelineWriter:
             created_commits=tuple(commits),
         )
 
+    def _move_stable(self, plan: GuidelinePlan, head: str, commits: list[str]) -> None:
+        """A person's change (a new agent, a rollback) and a version without rollout are stable at
+        once; a candidate leaves ``<agent>/stable`` where it was (on the version served so far)."""
+        tag = stable_tag(plan.agent)
+        if plan.kind in ("create", "rollback") or not plan.new.candidate_fraction:
+            self.repo.tag(tag, commits[-1], f"{plan.agent}: v{plan.new.version} is stable\n", force=True)
+        elif not self.repo.tag_exists(tag):
+            served = commits[0] if len(commits) > 1 else head
+            self.repo.tag(tag, served, f"{plan.agent}: the version served before the first candidate\n")
+
     def write(
         self,
         agent: str,
@@ -320,10 +352,12 @@ class GuidelineWriter:
         *,
         known_tools: Collection[str] = (),
         trusted_tools: Collection[str] | None = None,
+        supported_again: Collection[str] = (),
     ) -> WriteResult:
         """``apply(plan(agent, patterns))``; refuses up front on a dirty or mid-merge repo."""
         self.repo.check_writable()
-        return self.apply(self.plan(agent, patterns, known_tools=known_tools, trusted_tools=trusted_tools))
+        return self.apply(self.plan(agent, patterns, known_tools=known_tools, trusted_tools=trusted_tools,
+                                    supported_again=supported_again))
 
     # --- adding an agent and rolling back -----------------------------------------------------------
     def add_agent(self, agent: str, base_prompt: str = "") -> WriteResult:
@@ -342,12 +376,15 @@ class GuidelineWriter:
         return _on_main(self).apply(plan)
 
     def rollback(
-        self, agent: str, to_version: str, *, reason: str | None = None, block_removed: bool = False
+        self, agent: str, to_version: str, *, reason: str | None = None, block_removed: bool = True
     ) -> WriteResult:
-        """Restore ``to_version``'s content as a new commit with the next patch version and its tag.
+        """Restore ``to_version``'s guidelines as a new commit with the next free patch version and its
+        tag; it becomes ``<agent>/stable`` (a candidate out is withdrawn). The branch's ``base_prompt``
+        is kept (a person's edit made after ``to_version`` is not lost; the message says so).
 
-        ``block_removed`` (automatic rollbacks) records the patterns this rollback removes in the commit,
-        so later cycles do not apply them again. History is never rewritten."""
+        ``block_removed`` (the default) records the patterns this rollback removes in the commit: later
+        cycles apply them again only once runs recorded after it support them (``messages.BLOCK_RULE``).
+        History is never rewritten."""
         validate_agent_name(agent)
         to_version = validate_version(to_version.removeprefix("v"))
         self.repo.check_writable()
@@ -355,10 +392,11 @@ class GuidelineWriter:
         current = self.repo.require(agent, head)
         target_commit = find_version_commit(self.repo, agent, to_version)
         target = self.repo.require(agent, target_commit)
-        if target.with_changes(version=current.version).dump() == current.dump():
+        if target.guidelines == current.guidelines:
             return WriteResult(agent, False, current.version)
-        version = bump_patch(current.version)
-        new = target.with_changes(version=version)
+        version = next_version(self.repo, agent, current.version)
+        kept_base = target.base_prompt != current.base_prompt
+        new = target.with_changes(version=version, base_prompt=current.base_prompt, candidate_fraction=None)
         now_ids = {g.pattern_id for g in current.guidelines}
         then_ids = {g.pattern_id for g in target.guidelines}
         applied = tuple(
@@ -373,7 +411,7 @@ class GuidelineWriter:
         )
         blocked = tuple(c.pattern_id for c in retired) if block_removed else ()
         message = rollback_message(
-            agent, version, to_version, current.version, applied, retired, reason, blocked
+            agent, version, to_version, current.version, applied, retired, reason, blocked, kept_base=kept_base
         )
         plan = GuidelinePlan(agent, head, current, new, applied, retired, message=message, kind="rollback")
         return self.apply(plan)
@@ -388,6 +426,20 @@ def _on_main(writer: GuidelineWriter) -> GuidelineWriter:
 
 
 _VERSION_IN_FILE = re.compile(rb"^version:\s*['\"]?([0-9.]+)['\"]?\s*$", re.MULTILINE)
+
+
+def next_version(repo: PromptsRepo, agent: str, current: str) -> str:
+    """The patch after the highest version the agent ever had: ``current``, its version tags, and every
+    version its file's history holds (a person's untagged commit, a rejected candidate): a number is
+    never reused, so runs of different texts never share a version."""
+    versions = [current] + [t.rsplit("/v", 1)[-1] for t in repo.tags(f"{agent}/v*")]
+    for commit, _, _, _ in repo.log(f"{agent}.yaml"):
+        m = _VERSION_IN_FILE.search(repo.read_bytes(f"{agent}.yaml", commit) or b"")
+        if m:
+            versions.append(m.group(1).decode())
+    highest = max((v for v in versions if SEMVER_RE.match(v)), key=version_key)
+    return bump_patch(highest)
+
 
 
 def find_version_commit(repo: PromptsRepo, agent: str, version: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from analyzers import config as env
 from analyzers.assessor import JudgeConfig
+from analyzers.guidelines.rollout import RolloutSettings
 from analyzers.store import is_postgres_url
 
 
@@ -34,6 +35,9 @@ class MetaAgentConfig:
       ``raise`` or ``heuristic`` (default ``OTEL_META_JUDGE_ON_ERROR``, else ``raise``).
     - ``assessments_per_cycle``: how many of the newest runs per agent each cycle judges (50).
     - ``agents``: the agents to learn for (default every agent in the store).
+    - ``candidate_fraction`` (0.5), ``rollout_alpha`` (0.05), ``rollout_max_runs`` (200): how a new
+      version rolls out as a candidate beside ``<agent>/stable`` and is decided
+      (``analyzers.guidelines.rollout.RolloutSettings``; docs/guidelines.md).
     """
 
     learning_interval: float = 3600.0
@@ -52,6 +56,9 @@ class MetaAgentConfig:
     deepen_threshold: float = 0.6
     assessments_per_cycle: int = 50
     agents: tuple[str, ...] | None = None
+    candidate_fraction: float = 0.5
+    rollout_alpha: float = 0.05
+    rollout_max_runs: int = 200
 
     def __post_init__(self) -> None:
         if self.learning_interval <= 0:
@@ -65,6 +72,11 @@ class MetaAgentConfig:
         if self.agents is not None and not isinstance(self.agents, tuple):
             object.__setattr__(self, "agents", tuple(self.agents))
         self.judge()  # validates the thresholds and judge_on_error
+        self.rollout()
+
+    def rollout(self) -> RolloutSettings:
+        """How new versions roll out and are decided."""
+        return RolloutSettings(self.candidate_fraction, self.rollout_alpha, self.rollout_max_runs)
 
     def judge(self) -> JudgeConfig:
         """The reasoning judge these settings describe (API key from the environment)."""

@@ -1,8 +1,12 @@
-"""One learning cycle: for each agent with enough runs, mine patterns and write guidelines.
+"""One learning cycle: for each agent with enough runs, decide its candidate, mine, write guidelines.
 
-``run_cycle`` keeps no state of its own: everything it needs is in the store (runs) and in the prompts
-repo (versions, and the patterns an automatic rollback removed). The MetaAgent wraps it with its state
-file; ``otel-meta learn`` is a thin command over it.
+For each agent: when a candidate version is out beside the stable one, the cycle first compares them
+(``analyzers.guidelines.rollout``) and promotes, rejects or waits; while it waits nothing new is
+written. Then it mines the runs and commits the guideline changes (a new candidate). ``run_cycle``
+keeps no state of its own: everything it needs is in the store (runs) and in the prompts repo
+(versions, the stable tag, the patterns a rollback or a rejection blocked). ``record_cycle`` (in
+``record``) adds the cycle to the one record of cycles that ``status``, ``history`` and the MetaAgent
+read, whichever path ran it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from analyzers.guidelines.messages import PatternChange
 from analyzers.guidelines.prompt_file import tag_name, validate_agent_name
 from analyzers.guidelines.repo import PromptsRepo
 from analyzers.guidelines.rewrite import GuidelineRewriter
+from analyzers.guidelines.rollout import RolloutDecision, RolloutSettings, apply_decision, decide, read_rollout
 from analyzers.guidelines.templates import trusted_tools
 from analyzers.guidelines.writer import GuidelineWriter, WriteResult
 from analyzers.model import Run
@@ -75,6 +80,8 @@ class AgentCycleResult:
     text_source: str | None = None
     rollback: RollbackInfo | None = None
     skipped: str | None = None
+    rollout: RolloutDecision | None = None
+    runs_without_outcome: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +96,8 @@ class AgentCycleResult:
             "branch": self.branch,
             "text_source": self.text_source,
             "rollback": self.rollback.to_json() if self.rollback else None,
+            "rollout": self.rollout.to_json() if self.rollout else None,
+            "runs_without_outcome": self.runs_without_outcome,
             "skipped": self.skipped,
         }
 
@@ -133,25 +142,32 @@ def run_cycle(
     rewrite: GuidelineRewriter | None = None,
     random_state: int = 0,
     progress: Callable[[str], None] | None = None,
+    rollout: RolloutSettings | None = None,
 ) -> CycleReport:
-    """Mine each agent's runs with a known outcome and write its guidelines (see module docstring).
+    """Decide each agent's candidate, mine its runs with a known outcome and write its guidelines
+    (see module docstring).
 
-    Agents with fewer than ``min_traces`` such runs are skipped with the reason. With
-    ``auto_rollback`` an agent's current version is first compared with its predecessor (one-sided
-    Fisher's exact test, p < 0.05, once the current version has ``min_traces`` runs); when it is
-    significantly worse it is rolled back and no guidelines are written for it in this cycle.
+    ``rollout`` (default ``RolloutSettings()``: candidates get half the runs) sets how new versions
+    roll out and are decided; ``candidate_fraction=0`` writes each version for every run at once.
+    Agents with fewer than ``min_traces`` runs with a known outcome are skipped with the reason (and
+    how to record outcomes). With ``auto_rollback`` and rollout off, an agent's current version is
+    first compared with its predecessor (one-sided Fisher's exact test, p < 0.05, once the current
+    version has ``min_traces`` runs); when it is significantly worse it is rolled back and no
+    guidelines are written for it in this cycle.
     Raises ``PromptsRepoError`` (nothing written) when the repo is dirty or mid-merge/rebase.
     ``progress`` receives a short line as each agent starts (the CLI prints them to stderr).
     """
     started = _now()
     repo = prompts_repo if isinstance(prompts_repo, PromptsRepo) else PromptsRepo(prompts_repo)
     repo.check_writable()
+    settings = rollout or RolloutSettings()
     writer = GuidelineWriter(
         repo,
         confidence_threshold=confidence_threshold,
         auto_update=auto_update,
         backup_original=backup_original,
         rewriter=rewrite,
+        candidate_fraction=settings.candidate_fraction,
     )
     names = sorted(set(agents) if agents is not None else set(store.agents()))
     results: list[AgentCycleResult] = []
@@ -163,7 +179,7 @@ def run_cycle(
                     results.append(AgentCycleResult(agent, skipped="another analyzer is learning for this agent"))
                     continue
                 results.append(
-                    _cycle_agent(store, writer, agent, min_traces, auto_rollback, random_state, progress)
+                    _cycle_agent(store, writer, agent, min_traces, auto_rollback, random_state, progress, settings)
                 )
         except (InvalidAgentNameError, PromptsRepoError) as exc:
             # one agent's bad file or a moved branch must not stop the other agents
@@ -186,17 +202,34 @@ def _cycle_agent(
     auto_rollback: bool,
     random_state: int,
     progress: Callable[[str], None] | None,
+    settings: RolloutSettings,
 ) -> AgentCycleResult:
     from analyzers.mining import mine_patterns
 
     if progress is not None:
         progress(f"{agent}: reading runs")
-    runs = [r for r in store.iter_runs(agent) if r.outcome is not None]
+    runs, unknown = [], 0
+    for run in store.iter_runs(agent):
+        if run.outcome is None:
+            unknown += 1
+        else:
+            runs.append(run)
     if len(runs) < min_traces:
-        return AgentCycleResult(
-            agent, len(runs), skipped=f"{len(runs)} runs with a known outcome, fewer than {min_traces}"
-        )
-    if auto_rollback:
+        reason = f"{len(runs)} runs with a known outcome, fewer than {min_traces}"
+        if unknown:
+            reason += (f"; {unknown} runs have no outcome yet: record it with otel_meta.set_outcome(success) "
+                       "inside the run, or POST /api/runs/{trace_id}/outcome {\"success\": true|false}")
+        return AgentCycleResult(agent, len(runs), skipped=reason, runs_without_outcome=unknown)
+    decision = None
+    if writer.auto_update:
+        state = read_rollout(writer.repo, agent)
+        decision = decide(runs, state, settings) if state is not None else None
+        if decision is not None and state is not None:
+            decision = apply_decision(writer.repo, state, decision)
+            if decision.action == "wait":
+                return AgentCycleResult(agent, len(runs), version=state.head.version, rollout=decision,
+                                        runs_without_outcome=unknown)
+    if auto_rollback and not settings.candidate_fraction:
         rollback = _maybe_roll_back(writer, agent, runs, min_traces)
         if rollback is not None:
             info, done = rollback
@@ -216,7 +249,8 @@ def _cycle_agent(
     patterns = mine_patterns(runs, agent, random_state=random_state)
     known_tools = {s.name for r in runs for s in r.steps if s.kind == "tool"}
     trusted = trusted_tools(runs, released=lambda v: writer.repo.tag_exists(tag_name(agent, v)))
-    written = writer.write(agent, patterns, known_tools=known_tools, trusted_tools=trusted)
+    again = _supported_again(writer, agent, runs, min_traces, random_state)
+    written = writer.write(agent, patterns, known_tools=known_tools, trusted_tools=trusted, supported_again=again)
     _logger.info(
         "%s: %d runs, %d patterns, %s",
         agent,
@@ -224,10 +258,38 @@ def _cycle_agent(
         len(patterns),
         f"v{written.version} {written.commit[:12]}" if written.commit else "no change",
     )
-    return _result(agent, len(runs), len(patterns), written)
+    return _result(agent, len(runs), len(patterns), written, decision, unknown)
 
 
-def _result(agent: str, runs: int, patterns: int, written: WriteResult) -> AgentCycleResult:
+def _supported_again(
+    writer: GuidelineWriter, agent: str, runs: list[Run], min_traces: int, random_state: int
+) -> set[str]:
+    """The blocked patterns that the runs recorded after their blocking commit support again: mined
+    from those runs alone (at least ``min_traces``), at or above the confidence threshold."""
+    from analyzers.mining import mine_patterns
+
+    by_time: dict[int, set[str]] = {}
+    for pattern_id, when in writer.blocks(agent).items():
+        by_time.setdefault(when, set()).add(pattern_id)
+    supported: set[str] = set()
+    for when, ids in by_time.items():
+        after = [r for r in runs if r.started_at_unix_nano > when * 1_000_000_000]
+        if len(after) < min_traces:
+            continue
+        confident = {p.id for p in mine_patterns(after, agent, random_state=random_state)
+                     if p.confidence >= writer.confidence_threshold}
+        supported |= ids & confident
+    return supported
+
+
+def _result(
+    agent: str,
+    runs: int,
+    patterns: int,
+    written: WriteResult,
+    decision: RolloutDecision | None = None,
+    unknown: int = 0,
+) -> AgentCycleResult:
     return AgentCycleResult(
         agent,
         runs,
@@ -239,6 +301,8 @@ def _result(agent: str, runs: int, patterns: int, written: WriteResult) -> Agent
         written.tag,
         written.branch,
         written.text_source if written.changed else None,
+        rollout=decision,
+        runs_without_outcome=unknown,
     )
 
 

@@ -15,7 +15,8 @@ from analyzers.assessor import JudgeConfig, assess
 from analyzers.errors import JudgeError, OtelMetaError, UnknownAgentError
 from analyzers.model import Run
 from analyzers.orchestrator.config import MetaAgentConfig
-from analyzers.orchestrator.state import LearningState, PerformanceRecord, read_state, write_state
+from analyzers.orchestrator.record import record_cycle
+from analyzers.orchestrator.state import LearningState, read_state, write_state
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -127,23 +128,14 @@ class MetaAgent:
                 }
         return out
 
-    def _performance(self, cycle: int, when: str, agents: list[str]) -> list[PerformanceRecord]:
-        from analyzers.guidelines.compare import version_stats
-
-        records = []
-        for agent in agents:
-            runs: list[Run] = list(self.store.iter_runs(agent))
-            for s in version_stats(runs):
-                records.append(PerformanceRecord(cycle, when, agent, s.version, s.runs, s.successes))
-        return records
-
     def start_learning_cycle(self) -> dict[str, Any]:
         """Flush recorded spans, run one learning cycle (mine, write guidelines, optional auto-rollback),
         judge the runs that arrived since the last cycle, and save the state.
 
         Returns ``{cycle, started_at, finished_at, runs_analysed: {agent: n}, patterns_found: {agent: n},
         total_patterns_found, guidelines_applied: [...], guidelines_retired: [...], commits: [...],
-        rollbacks: [...], skipped: {agent: reason}, assessments: {agent: {...}}}``. Raises
+        rollbacks: [...], rollouts: [{agent, action, candidate, stable, reason}], skipped: {agent: reason},
+        assessments: {agent: {...}}}`` (the same summary ``otel-meta learn`` records). Raises
         ``PromptsRepoError`` (nothing written) when the prompts repo is dirty or mid-merge.
         """
         from analyzers.orchestrator.cycle import run_cycle
@@ -151,6 +143,8 @@ class MetaAgent:
         with self._cycle_lock:
             self.flush()
             started = time.time()
+            # `otel-meta learn` may have run cycles since: the state file is the one record
+            self.state = read_state(self.state_file) or self.state
             since_ns = int(self.state.last_learning_time * 1e9) if self.state.last_learning_time else None
             report = run_cycle(
                 self.store, self.prompts_repo,
@@ -160,37 +154,13 @@ class MetaAgent:
                 auto_update=self.config.enable_auto_updates,
                 backup_original=self.config.backup_original_prompts,
                 auto_rollback=self.config.enable_auto_rollback,
+                rollout=self.config.rollout(),
             )
-            cycle = self.state.learning_cycles + 1
             agents = [a.agent for a in report.agents]
-            result: dict[str, Any] = {
-                "cycle": cycle,
-                "started_at": report.started_at,
-                "finished_at": report.finished_at,
-                "runs_analysed": {a.agent: a.runs_analysed for a in report.agents if not a.skipped},
-                "patterns_found": {a.agent: a.patterns_found for a in report.agents if not a.skipped},
-                "total_patterns_found": sum(a.patterns_found for a in report.agents),
-                "guidelines_applied": [dict(c.to_json(), agent=a.agent) for a in report.agents for c in a.applied],
-                "guidelines_retired": [dict(c.to_json(), agent=a.agent) for a in report.agents for c in a.retired],
-                "commits": [
-                    {"agent": a.agent, "version": a.version, "commit": a.commit, "tag": a.tag, "branch": a.branch}
-                    for a in report.agents if a.commit
-                ],
-                "rollbacks": [dict(a.rollback.to_json(), agent=a.agent) for a in report.agents if a.rollback],
-                "skipped": {a.agent: a.skipped for a in report.agents if a.skipped},
-                "assessments": self._assess_new_runs(agents, since_ns),
-            }
-            when = _iso(started)
-            learned = set(self.state.patterns_learned) | {c["pattern_id"] for c in result["guidelines_applied"]}
-            self.state = LearningState(
-                learning_cycles=cycle,
-                last_learning_time=started,
-                patterns_learned=tuple(sorted(learned)),
-                last_cycle={k: result[k] for k in ("cycle", "finished_at", "runs_analysed", "patterns_found",
-                                                   "commits", "skipped")},
-                performance_history=self.state.performance_history + tuple(self._performance(cycle, when, agents)),
-            )
-            self.save_state()
+            assessments = self._assess_new_runs(agents, since_ns)
+            self.state, result = record_cycle(self.state_file, report, self.store, self.config.to_json(),
+                                              started=started, assessments=assessments)
+            cycle = self.state.learning_cycles
             logger.info("learning cycle %d: %d patterns, %d commits, %d agents skipped", cycle,
                         result["total_patterns_found"], len(result["commits"]), len(result["skipped"]))
             return result
@@ -237,7 +207,8 @@ class MetaAgent:
 
     def get_guideline_history(self) -> list[dict[str, Any]]:
         """Every version of every agent's prompt, oldest first:
-        ``{agent_type, version, patterns_applied, commit, date}``."""
+        ``{agent_type, version, patterns_applied, commit, date, state, why}`` (``state``: stable,
+        candidate, rejected, rolled back or superseded, as ``otel-meta history`` shows it)."""
         from analyzers.guidelines.history import prompt_history
 
         out: list[dict[str, Any]] = []
@@ -247,7 +218,7 @@ class MetaAgent:
             except UnknownAgentError:
                 continue
             out.extend({"agent_type": agent, "version": e.version, "patterns_applied": list(e.patterns_applied),
-                        "commit": e.commit, "date": e.date} for e in entries)
+                        "commit": e.commit, "date": e.date, "state": e.state, "why": e.why} for e in entries)
         return sorted(out, key=lambda e: (e["date"], e["agent_type"]))
 
     # --- running continuously ---------------------------------------------------------------------

@@ -28,6 +28,18 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deepen-threshold", type=float, default=None, help="quality below which to deepen (0.6)")
 
 
+def add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--candidate-fraction``, ``--rollout-alpha``, ``--rollout-max-runs`` (defaults from the config
+    file, else ``RolloutSettings``'s)."""
+    parser.add_argument("--candidate-fraction", type=float, default=None, metavar="F",
+                        help="share of runs a new version gets as a candidate beside <agent>/stable "
+                             "(default 0.5; 0: new versions go to every run at once)")
+    parser.add_argument("--rollout-alpha", type=float, default=None, metavar="A",
+                        help="error rate of the always-valid candidate test (default 0.05: e-value >= 20)")
+    parser.add_argument("--rollout-max-runs", type=int, default=None, metavar="N",
+                        help="runs per version after which the measured rates decide (default 200)")
+
+
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     """The serve command's learning flags: ``--prompts-repo``, ``--learn-every``, ``--config`` and the
     judge flags."""
@@ -40,6 +52,7 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None,
                         help="MetaAgent YAML config (default META_AGENT_CONFIG_FILE)")
     add_judge_arguments(parser)
+    add_rollout_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> MetaAgentConfig:
@@ -53,6 +66,9 @@ def config_from_args(args: argparse.Namespace) -> MetaAgentConfig:
         "judge_on_error": getattr(args, "judge_on_error", None),
         "replan_threshold": getattr(args, "replan_threshold", None),
         "deepen_threshold": getattr(args, "deepen_threshold", None),
+        "candidate_fraction": getattr(args, "candidate_fraction", None),
+        "rollout_alpha": getattr(args, "rollout_alpha", None),
+        "rollout_max_runs": getattr(args, "rollout_max_runs", None),
     }
     return MetaAgentConfig.load(getattr(args, "config", None), **overrides)
 

@@ -57,7 +57,8 @@ class LearningState:
 
     ``last_learning_time`` is a Unix time in seconds (``None`` before the first cycle);
     ``patterns_learned`` the ids of every pattern a cycle applied; ``last_cycle`` the summary
-    ``start_learning_cycle`` returned last.
+    ``start_learning_cycle`` returned last; ``cycles`` the summaries of the recent cycles (whichever
+    path ran them: ``learn``, ``serve --learn-every`` or the MetaAgent), oldest first.
     """
 
     learning_cycles: int = 0
@@ -65,6 +66,7 @@ class LearningState:
     patterns_learned: tuple[str, ...] = ()
     last_cycle: dict[str, Any] = field(default_factory=dict)
     performance_history: tuple[PerformanceRecord, ...] = ()
+    cycles: tuple[dict[str, Any], ...] = ()
 
     @property
     def total_patterns_learned(self) -> int:
@@ -79,6 +81,7 @@ class LearningState:
                 "total_patterns_learned": self.total_patterns_learned,
                 "patterns_learned": list(self.patterns_learned),
                 "last_cycle": self.last_cycle,
+                "cycles": list(self.cycles),
             },
             "performance_history": [p.to_json() for p in self.performance_history],
         }
@@ -95,6 +98,7 @@ class LearningState:
                                     if ls.get("last_learning_time") is not None else None),
                 patterns_learned=tuple(str(p) for p in ls.get("patterns_learned", ())),
                 last_cycle=dict(ls.get("last_cycle") or {}),
+                cycles=tuple(dict(c) for c in ls.get("cycles") or ()),
                 performance_history=tuple(PerformanceRecord.from_json(p)
                                           for p in data.get("performance_history") or ()),
             )

@@ -30,6 +30,10 @@ class VersionRate:
     successes: int
     low: float
     high: float
+    state: str = ""
+    why: str = ""
+    test_p: float | None = None
+    test_against: str | None = None
 
     @property
     def rate(self) -> float:
@@ -43,7 +47,26 @@ class VersionRate:
             "rate": round(self.rate, 4),
             "low": round(self.low, 4),
             "high": round(self.high, 4),
+            "state": self.state,
+            "why": self.why,
+            "test_p": None if self.test_p is None else round(self.test_p, 6),
+            "test_against": self.test_against,
         }
+
+
+@dataclass(frozen=True)
+class GuidelineChange:
+    """A guideline a version added (``+``) or retired (``-``): its pattern and the evidence trace ids."""
+
+    version: str
+    sign: str
+    pattern_id: str
+    text: str
+    evidence: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "sign": self.sign, "pattern_id": self.pattern_id, "text": self.text,
+                "evidence": list(self.evidence)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,7 @@ def render_report(
     agent: str = "",
     interval_label: str = "95% interval",
     generated_at: datetime | None = None,
+    changes: Sequence[GuidelineChange] = (),
 ) -> str:
     """The report as one HTML document (no external resources)."""
     when = (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
@@ -75,6 +99,7 @@ def render_report(
         "versions": [v.to_json() for v in versions],
         "patterns": [f.to_json() for f in group_findings(patterns)],
         "commits": [c.to_json() for c in commits],
+        "changes": [c.to_json() for c in changes],
     }
     # JSON inside <script>: escape "<", ">" and "&" so no text can close the element or open a comment.
     payload = (

@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "prompt_version": summary.prompt_version,
         "episodes": summary.episodes,
         "successes": summary.successes,
+        "versions": {v: list(figures) for v, figures in summary.versions.items()},
         "flushed": bool(flushed),
     }))
     return 0 if flushed else 1

@@ -1,7 +1,13 @@
-"""A shortened ``make demo`` with a fixed seed: the agent really improves, and the report renders.
+"""A shortened ``make demo``: the agent really improves, the guard rejects the teammate's harmful
+candidate, the best measured version ends stable, and the report renders.
 
 The demo runs for real: ``otel-meta serve`` as a child process, the agent in its own processes
-shipping OTLP, ``otel-meta learn`` between rounds, ``otel-meta compare`` at the end.
+shipping OTLP, ``otel-meta learn`` between rounds (its default rollout: candidates get half the runs),
+``otel-meta compare``/``history``/``status``/``report`` at the end. Which version a run gets depends on
+its trace id, which the agent's seeded trace ids make reproducible; the assertions are about effects
+much larger than the noise anyway: the first learned version more than doubles the success rate
+(promoted after one round of 50 runs each), and the teammate's rule costs the agent about a third of
+its successes, with up to three rounds (about 150 runs of it) to be caught.
 """
 
 from __future__ import annotations
@@ -14,27 +20,28 @@ from pathlib import Path
 import pytest
 from scipy.stats import fisher_exact
 
-from examples.demo import DemoConfig, DemoResult, run_demo
+from examples.demo import TEAMMATE_PATTERN_ID, DemoConfig, DemoResult, run_demo
 from tests.analyzers.report.chromium import rendered_dom
 from tests.analyzers.report.test_report import assert_self_contained
 
-SEED = 11
+SEED = 7
+ROUNDS = 5
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, str]:
     out = tmp_path_factory.mktemp("demo-output")
     lines: list[str] = []
-    result = run_demo(DemoConfig(rounds=3, episodes=50, seed=SEED, output_dir=out), echo=lines.append)
+    config = DemoConfig(rounds=ROUNDS, episodes=100, seed=SEED, output_dir=out, teammate_round=2)
+    result = run_demo(config, echo=lines.append)
     text = "\n".join(lines)
-    # Everything the demo promises to print: rates with intervals, the commits, the final prompt, next steps.
+    # Everything the demo promises to print: rates with intervals, states, cycles, commits, the guard.
     assert "success rate per prompt version" in text and "where to look next" in text
     for v in result.comparison["versions"]:
         if v["version"] is not None:
             assert re.search(rf"^{re.escape(v['version'])}\s+{v['runs']}\s+[\d.]+%\s+\[[\d.]+%, [\d.]+%\]$",
                              text, re.MULTILINE), v
     assert result.git_log.strip() and result.git_log.rstrip() in text
-    assert len(result.git_log.strip().splitlines()) >= 3  # init, add agent, at least one learned version
     assert result.final_prompt.rstrip() in text
     assert f"store:        {result.db}" in text and f"prompts repo: {result.prompts_repo}" in text
     assert f"otel-meta runs --db {result.db}" in text and str(result.report) in text
@@ -46,42 +53,53 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
         done = subprocess.run(shlex.split(step), capture_output=True, text=True, timeout=120, check=False,
                               env={"PATH": "/usr/bin:/bin", "HOME": str(out)})
         assert done.returncode == 0 and done.stdout.strip(), (step, done.stderr)
-    return result
+    return result, text
 
 
 @pytest.mark.slow
-def test_last_version_is_significantly_better_than_the_first(demo: DemoResult) -> None:
-    versions = [v for v in demo.comparison["versions"] if v["version"] is not None]
-    assert len(versions) >= 2, demo.comparison
-    first, last = versions[0], versions[-1]
-    assert first["version"] == "1.0.0"
-    table = [
-        [last["successes"], last["runs"] - last["successes"]],
-        [first["successes"], first["runs"] - first["successes"]],
-    ]
+def test_the_teammates_harmful_candidate_is_caught_and_rejected(demo: tuple[DemoResult, str]) -> None:
+    result, text = demo
+    teammate = result.teammate_version
+    states = {h["version"]: h["state"] for h in result.history}
+    assert teammate is not None and states[teammate] == "rejected", states
+    (rejection,) = [r for r in result.rounds if r.candidate == teammate and r.decision == "reject"]
+    assert "significantly worse" in str(rejection.decision_reason)
+    assert f"the teammate's candidate v{teammate}: caught and rejected" in text
+    # the rejection restored the stable text: the teammate's line is in no version served after it
+    assert "Avoid get_pods -> get_logs" not in result.final_prompt and "teammate" not in result.final_prompt
+    assert any(f"reject candidate v{teammate}" in h["subject"] for h in result.history)
+    (mine,) = [h for h in result.history if h["version"] == teammate]
+    assert mine["why"].startswith(f"v{teammate} ") and "significantly worse" in mine["why"]
+    assert TEAMMATE_PATTERN_ID not in result.final_prompt
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_the_best_measured_version_stable(demo: tuple[DemoResult, str]) -> None:
+    result, text = demo
+    assert "keep-best: no version measured significantly better than stable" in text
+    versions = {v["version"]: v for v in result.comparison["versions"] if v["version"] is not None}
+    first, last = versions["1.0.0"], versions[str(result.final_stable)]
+    table = [[last["successes"], last["runs"] - last["successes"]],
+             [first["successes"], first["runs"] - first["successes"]]]
     _, p_value = fisher_exact(table, alternative="greater")
-    assert p_value < 0.05, (first, last, p_value)
-    assert last["success_rate"] > first["success_rate"]
+    assert p_value < 0.05 and last["success_rate"] > first["success_rate"], (first, last, p_value)
+    # every path that ran a cycle is on the one record: status counts the demo's learn cycles
+    assert re.search(rf"^learning cycles:\s+{ROUNDS} ", text, re.MULTILINE)
+    assert any(r.decision == "promote" for r in result.rounds)
+    assert "## Learned guidelines" in result.final_prompt
 
 
 @pytest.mark.slow
-def test_guidelines_are_commits_and_the_final_prompt_uses_them(demo: DemoResult) -> None:
-    assert "tag: hotel-sre/v1.0.1" in demo.git_log
-    assert "## Learned guidelines" in demo.final_prompt
-    guideline_lines = demo.final_prompt.split("## Learned guidelines", 1)[1].strip().splitlines()
-    assert guideline_lines and all(re.match(r"^- (Prefer|Use|Avoid|Think before) ", ln) for ln in guideline_lines)
-    assert demo.rounds[0].prompt_version == "1.0.0"
-    assert demo.rounds[-1].prompt_version != "1.0.0", "later rounds ran with learned guidelines"
-
-
-@pytest.mark.slow
-def test_report_chart_and_patterns_table_render(demo: DemoResult, tmp_path: Path) -> None:
-    assert_self_contained(demo.report.read_text(encoding="utf-8"))
-    page = rendered_dom(demo.report, tmp_path)
-    versions = [v for v in demo.comparison["versions"] if v["version"] is not None]
+def test_report_shows_states_guidelines_and_renders(demo: tuple[DemoResult, str], tmp_path: Path) -> None:
+    result, _ = demo
+    assert_self_contained(result.report.read_text(encoding="utf-8"))
+    page = rendered_dom(result.report, tmp_path)
+    versions = [v for v in result.comparison["versions"] if v["version"] is not None]
     assert page.measure["rendered"] == "true"
     assert len(page.measure["bars"]) == len(versions)
     assert all(b["w"] > 5 and b["h"] > 0 for b in page.measure["bars"])
     assert len(page.measure["pattern_rows"]) >= 1 and all(r["h"] > 5 for r in page.measure["pattern_rows"])
-    assert page.measure["ids"]["rate-chart"]["h"] > 200
-    assert "get_pods" in page.dom
+    assert page.measure["ids"]["rate-chart"]["h"] > 200 and page.measure["ids"]["guidelines"]["h"] > 50
+    assert 'data-state="rejected"' in page.dom and 'data-state="stable"' in page.dom
+    assert f'data-pattern="{TEAMMATE_PATTERN_ID}"' in page.dom and "get_pods" in page.dom
+    assert re.search(r'<code class="trace">[0-9a-f]{32}</code>', page.dom), "evidence trace ids are listed"

@@ -11,7 +11,8 @@ import ast
 from pathlib import Path
 
 AGENT_DIR = Path(__file__).resolve().parents[2] / "examples" / "sre_agent"
-OTEL_META_CALLS = {"tool", "thinking", "set_outcome", "agent", "ProblemContext", "load_prompt"}
+OTEL_META_CALLS = {"tool", "thinking", "set_outcome", "agent", "ProblemContext", "load_prompt", "PromptVersion",
+                   "PromptRollout"}
 
 
 def _imports(tree: ast.AST) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import otel_meta
 
 PUBLIC = {
-    "AgentType", "ProblemContext", "PromptVersion", "add_thinking_step", "add_tool_call", "agent",
+    "AgentType", "ProblemContext", "PromptRollout", "PromptVersion", "add_thinking_step", "add_tool_call", "agent",
     "collect_agent_trace", "end_agent_trace", "instrument", "load_prompt", "set_outcome", "thinking",
     "tool", "uninstrument",
 }

@@ -37,7 +37,9 @@ def test_cli_prompt_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = cli(capsys, "history", "--prompts-repo", str(repo), "--agent", "diagnosis", "--json")
     history = json.loads(out)
     assert [h["version"] for h in history] == ["1.0.0", "1.0.1"]
-    assert set(history[1]) == {"version", "commit", "date", "subject", "patterns_applied"}
+    assert set(history[1]) == {"version", "commit", "date", "subject", "patterns_applied", "patterns_retired",
+                               "state", "why"}
+    assert [h["state"] for h in history] == ["stable", "candidate"]
     assert history[1]["commit"] == commit and history[1]["patterns_applied"]
 
     code, out, _ = cli(capsys, "diff", "--prompts-repo", str(repo), "--agent", "diagnosis", "1.0.0", "1.0.1")

@@ -10,6 +10,7 @@ import pytest
 
 from analyzers.errors import PromptsRepoError
 from analyzers.guidelines import GuidelineWriter, PromptsRepo, parse_line
+from analyzers.guidelines.rollout import RolloutSettings
 from analyzers.orchestrator.cycle import run_cycle
 from analyzers.store.sqlite import SqliteStore
 from tests.analyzers.guidelines.prompts_repo import BASE_PROMPT, everything_in, git, make_pattern
@@ -78,7 +79,8 @@ def test_cycle_auto_rollback_of_a_significantly_worse_version(store: SqliteStore
     writer.write("diagnosis", [make_pattern("pat-bad", "tool_effectiveness", ("get_metrics",))])
     record_runs(store, "diagnosis", outcome_runs(17, 3, "1.0.0") + outcome_runs(5, 15, "1.0.1"))
 
-    report = run_cycle(store, repo, min_traces=10, auto_rollback=True)
+    # the former rule, for rollout off: a new version goes to every run and is rolled back when worse
+    report = run_cycle(store, repo, min_traces=10, auto_rollback=True, rollout=RolloutSettings(candidate_fraction=0))
     result = report.agents[0]
     assert result.rollback is not None
     assert (result.rollback.from_version, result.rollback.to_version, result.rollback.new_version) == (

@@ -215,11 +215,13 @@ def test_writer_rollback_restores_content_as_a_new_version(repo: PromptsRepo) ->
     assert restored.version == "1.0.3"
     diff = version_diff(repo, "diagnosis", "1.0.2", "v1.0.3")
     assert "-version: 1.0.2" in diff and "+version: 1.0.3" in diff and "-- text: Avoid restart_pod" in diff
-    # a manual rollback does not block the pattern: it can be applied again
-    assert writer.write(
-        "diagnosis",
-        [make_pattern(), make_pattern("fp-2", "failure_pattern", ("restart_pod",), success_rate=0.1)],
-    ).changed
+    # a manual rollback sticks: the pattern it removed is blocked, and the message states the rule
+    assert "Otel-Meta-Blocked: fp-2" in message and "until runs recorded after this commit" in message
+    patterns = [make_pattern(), make_pattern("fp-2", "failure_pattern", ("restart_pod",), success_rate=0.1)]
+    assert not writer.write("diagnosis", patterns).changed
+    # ... until runs recorded after the rollback support it again
+    again = writer.write("diagnosis", patterns, supported_again={"fp-2"})
+    assert again.changed and [c.pattern_id for c in again.applied] == ["fp-2"]
 
 
 @pytest.mark.parametrize("name", ["Diagnosis", "-x", "a/b", "../etc", "a" * 65, "", "a b", "ä"])

@@ -109,7 +109,9 @@ def test_learn_proposal_without_backup_prints_the_branch(
     assert code == 0 and "commit " in out and out.rstrip().split("\n")[0].endswith("proposals/diagnosis/v1.0.1")
     assert "  + " in out
     assert git(repo, "rev-parse", "main") == main_before
-    assert git(repo, "tag", "--list") == "diagnosis/v1.0.0"  # no version tag on a proposal, no <agent>/original
+    # no version tag on a proposal, no <agent>/original; stable stays on what add-agent created
+    assert git(repo, "tag", "--list").split() == ["diagnosis/stable", "diagnosis/v1.0.0"]
+    assert git(repo, "rev-parse", "diagnosis/stable^{commit}") == main_before
     branch_file = git(repo, "show", "proposals/diagnosis/v1.0.1:diagnosis.yaml")
     assert "version: 1.0.1" in branch_file
 
@@ -140,10 +142,11 @@ def test_learn_auto_rollback_prints_why(tmp_path: Path, repo: Path, capsys: pyte
     db = tmp_path / "rb.db"
     with SqliteStore(db, synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", planted_runs(30, version="1.0.0"))
-    assert cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo))[0] == 0
+    off = ("--candidate-fraction", "0")  # the former rule: no rollout, roll back what measured worse
+    assert cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), *off)[0] == 0
     with SqliteStore(db, synchronous="NORMAL") as store:
         record_runs(store, "diagnosis", outcome_runs(2, 18, "1.0.1"))
-    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--auto-rollback")
+    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo), "--auto-rollback", *off)
     assert code == 0
     assert re.search(r"rolled back v1\.0\.1 to v1\.0\.0 \(p = 0\.0\d{3}\)", out), out
     assert "-> v1.0.2 commit" in out
@@ -190,3 +193,34 @@ def test_learn_skips_names_with_a_newline_and_learns_for_the_others(
     assert all(ref.startswith("refs/") for ref in refs(repo).splitlines())
     dump = everything_in(repo)
     assert "get_pods\n" not in dump and "get_pods\\n" not in dump and "diagnosis\n.yaml" not in dump
+
+
+def test_learn_says_how_many_runs_lack_an_outcome_and_how_to_give_them_one(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from analyzers.store.exporter import StoreSpanExporter
+    from otel_meta import semconv as sc
+
+    db = tmp_path / "few.db"
+    with SqliteStore(db, synchronous="NORMAL") as store:
+        record_runs(store, "diagnosis", outcome_runs(3, 1, "1.0.0"))
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
+        for _ in range(5):  # runs that never called set_outcome
+            provider.get_tracer("t").start_span(
+                "invoke_agent diagnosis",
+                attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "diagnosis"},
+            ).end()
+        provider.shutdown()
+    code, out, _ = cli(capsys, "learn", "--db", str(db), "--prompts-repo", str(repo))
+    assert code == 0
+    assert ("diagnosis: skipped (4 runs with a known outcome, fewer than 10; 5 runs have no outcome yet: "
+            "record it with otel_meta.set_outcome(success) inside the run, or "
+            'POST /api/runs/{trace_id}/outcome {"success": true|false})') in out
+    # the cycle is on the one record that status reads
+    assert re.search(r"^learning cycle 1 \(recorded in .*few\.state\.json\)$", out, re.MULTILINE)
+    code, status, _ = cli(capsys, "status", "--db", str(db), "--prompts-repo", str(repo))
+    assert code == 0 and re.search(r"^learning cycles:\s+1 ", status, re.MULTILINE)

@@ -76,7 +76,8 @@ def test_embedded_meta_agent_learns_from_the_runs_it_recorded(tmp_path: Path, pr
         history = agent.get_guideline_history()
         assert history[-1]["version"] == commit["version"] and history[-1]["commit"] == commit["commit"]
         assert set(history[-1]["patterns_applied"]) == {g["pattern_id"] for g in result["guidelines_applied"]}
-        assert set(history[-1]) == {"agent_type", "version", "patterns_applied", "commit", "date"}
+        assert set(history[-1]) == {"agent_type", "version", "patterns_applied", "commit", "date", "state", "why"}
+        assert history[-1]["state"] == "candidate"
 
 
 @pytest.fixture()
@@ -90,7 +91,7 @@ def no_active_prompt() -> Iterator[None]:
 def test_cycle_flushes_first_reports_skips_retirements_and_versions(
     tmp_path: Path, provider: TracerProvider, no_active_prompt: None
 ) -> None:
-    config = _config(tmp_path)
+    config = dataclasses.replace(_config(tmp_path), candidate_fraction=0.0)  # each version stable at once
     with MetaAgent(config, tracer_provider=provider) as agent:
         _record(agent, 12)
         for i in range(2):  # a plain string names an agent as well as AgentType does

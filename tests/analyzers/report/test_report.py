@@ -69,3 +69,57 @@ def test_empty_report_renders_placeholders(tmp_path: Path) -> None:
     page = rendered_dom(path, tmp_path)
     assert page.measure["rendered"] == "true" and page.measure["bars"] == []
     assert "no runs yet" in page.dom and "no patterns mined yet" in page.dom
+
+
+@pytest.mark.slow
+def test_report_command_shows_each_versions_state_guidelines_and_evidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analyzers.cli import main
+    from analyzers.guidelines import GuidelineWriter, PromptsRepo
+    from analyzers.orchestrator.cycle import run_cycle
+    from analyzers.store.sqlite import SqliteStore
+    from tests.analyzers.guidelines.traces import RunSpec, planted_runs, record_runs
+
+    db, repo = tmp_path / "runs.db", PromptsRepo.init(tmp_path / "prompts")
+    GuidelineWriter(repo).add_agent("diagnosis", "You are an SRE agent.\n")
+    with SqliteStore(db, synchronous="NORMAL") as store:
+        record_runs(store, "diagnosis", planted_runs(40, version="1.0.0"))
+        assert run_cycle(store, repo, min_traces=10).agents[0].version == "1.0.1"  # a candidate
+        worse = [RunSpec(("get_pods",), ok, v) for i in range(30)
+                 for ok, v in (((i % 5 == 0), "1.0.1"), (i % 10 != 0, "1.0.0"))]
+        record_runs(store, "diagnosis", worse)
+        decision = run_cycle(store, repo, min_traces=10).agents[0].rollout
+        assert decision is not None and decision.action == "reject"
+    out = tmp_path / "site" / "report.html"
+    assert main(["report", "--db", str(db), "--prompts-repo", str(repo.path), "--agent", "diagnosis",
+                 "--output", str(out)]) == 0
+    assert f"diagnosis: report written to {out}" in capsys.readouterr().out
+    html = out.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    page = rendered_dom(out, tmp_path)
+    assert page.measure["rendered"] == "true" and len(page.measure["bars"]) == 2
+    assert 'data-state="rejected"' in page.dom and 'data-state="stable"' in page.dom
+    assert "significantly worse" in page.dom and "vs v1.0.0: p = " in page.dom
+    changes = re.findall(r'<tr class="change" data-pattern="([^"]+)">', page.dom)
+    assert changes and set(changes) <= set(re.findall(r'data-id="([^"]+)"', page.dom)) | set(changes)
+    assert re.search(r'<code class="trace">[0-9a-f]{32}</code>', page.dom), "evidence trace ids are shown"
+    assert page.measure["ids"]["guidelines"]["h"] > 50
+
+
+def test_report_command_refuses_a_missing_store_or_an_unknown_agent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analyzers.cli import main
+    from analyzers.guidelines import PromptsRepo
+    from analyzers.store.sqlite import SqliteStore
+
+    repo = PromptsRepo.init(tmp_path / "prompts")
+    args = ["report", "--prompts-repo", str(repo.path), "--agent", "nobody"]
+    assert main([*args, "--db", str(tmp_path / "none.db")]) == 2
+    assert capsys.readouterr().err.strip() == f"otel-meta report: no store at {tmp_path / 'none.db'}"
+    SqliteStore(tmp_path / "runs.db").close()
+    assert main([*args, "--db", str(tmp_path / "runs.db"), "--output", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("otel-meta report: ") and "nobody" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists()
