@@ -15,7 +15,7 @@
    (``otel-meta history``), the cycles (``otel-meta status``), what the guard did, the final prompt and
    where to look next, and writes ``report.html`` (``otel-meta report``).
 
-    python -m examples.demo [--rounds 7] [--episodes 100] [--seed 7] [--teammate-round 3] [--output-dir demo-output]
+    python -m examples.demo [--rounds 7] [--settle-rounds 3] [--episodes 100] [--seed 7] [--teammate-round 3] [--output-dir demo-output]
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ class DemoConfig:
     min_traces: int = 10
     confidence_threshold: float = 0.7
     teammate_round: int | None = 3
+    #: Rounds added after ``rounds`` while a candidate is still undecided, so the demo ends on a
+    #: measured decision rather than on a version half rolled out.
+    settle_rounds: int = 3
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def _fresh_output(out: Path) -> tuple[Path, Path]:
     """Make ``out`` ready for a new run: remove what an earlier demo left (only the demo's own files)."""
     out.mkdir(parents=True, exist_ok=True)
     db, repo = out / "spans.db", out / "prompts"
-    for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), out / "report.html", out / "serve.log"):
+    state = out / "spans.state.json"  # the learning cycles' record (otel-meta status)
+    for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), state, out / "report.html", out / "serve.log"):
         leftover.unlink(missing_ok=True)
     if repo.exists():
         import shutil
@@ -242,8 +246,16 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
         base_url = analyzer.listening.base_url
         echo(f"analyzer listening on {base_url} (OTLP/HTTP + REST), gRPC {analyzer.listening.grpc}, store {db}")
         env = _agent_env(base_url)
-        for r in range(config.rounds):
+        undecided = None
+        for r in range(config.rounds + config.settle_rounds):
             stable, candidate = _served(repo)
+            if r >= config.rounds:
+                if r == config.rounds:
+                    undecided = candidate
+                if candidate is None or candidate != undecided:
+                    break
+                echo(f"-- candidate v{candidate} is still undecided after {config.rounds} rounds: one more round "
+                     "(the demo ends on a measured decision about it)")
             if (teammate_version is None and config.teammate_round is not None and r >= config.teammate_round
                     and stable != "1.0.0"):
                 withdrawn = f" (candidate v{candidate} is withdrawn)" if candidate else ""
@@ -271,7 +283,7 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
                                  len(agent_report.get("applied", [])), len(agent_report.get("retired", [])),
                                  versions, candidate, rollout.get("action"), rollout.get("reason"))
             rounds.append(result)
-            echo(f"round {r + 1}/{config.rounds}: {_round_line(stable, candidate, versions)}")
+            echo(f"round {r + 1}/{max(config.rounds, r + 1)}: {_round_line(stable, candidate, versions)}")
             echo(f"  learning cycle {r + 1}: {_cycle_line(agent_report)}")
             if rollout and rollout["action"] != "wait":
                 echo(f"    why: {rollout['reason']}")
@@ -394,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"seed of incidents and policy (default {defaults.seed})")
     parser.add_argument("--output-dir", type=Path, default=defaults.output_dir,
                         help="where the store, prompts repo and report go (default demo-output)")
+    parser.add_argument("--settle-rounds", type=int, default=defaults.settle_rounds,
+                        help="rounds added while a candidate is still undecided after --rounds "
+                             f"(default {defaults.settle_rounds})")
     parser.add_argument("--teammate-round", type=int, default=defaults.teammate_round,
                         help=f"the earliest round (0-based) before which a teammate commits a harmful guideline "
                              f"as a candidate, once the stable version is a learned one "
@@ -402,11 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> DemoConfig:
-    if args.rounds < 1 or args.episodes < 1:
-        raise SystemExit("--rounds and --episodes must be at least 1")
+    if args.rounds < 1 or args.episodes < 1 or args.settle_rounds < 0:
+        raise SystemExit("--rounds and --episodes must be at least 1, --settle-rounds at least 0")
     teammate = args.teammate_round if args.teammate_round is not None and args.teammate_round >= 0 else None
     return DemoConfig(rounds=args.rounds, episodes=args.episodes, seed=args.seed, output_dir=args.output_dir,
-                      teammate_round=teammate)
+                      teammate_round=teammate, settle_rounds=args.settle_rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

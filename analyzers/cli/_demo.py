@@ -31,6 +31,8 @@ def register(subparsers: Any) -> None:
                     "learning cycles commit guidelines to a new prompts repo, and a report is written.",
     )
     parser.add_argument("--rounds", type=int, default=None, help="rounds of episodes (default 7)")
+    parser.add_argument("--settle-rounds", type=int, default=None,
+                        help="rounds added while a candidate is still undecided after --rounds (default 3)")
     parser.add_argument("--episodes", type=int, default=None, help="episodes per round (default 100)")
     parser.add_argument("--seed", type=int, default=None, help="seed of incidents and policy (default 7)")
     parser.add_argument("--output-dir", type=Path, default=None,
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from examples.demo import main
 
     argv: list[str] = []
-    for flag in ("rounds", "episodes", "seed", "output_dir", "teammate_round"):
+    for flag in ("rounds", "settle_rounds", "episodes", "seed", "output_dir", "teammate_round"):
         value = getattr(args, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
