@@ -76,6 +76,18 @@ def raise_port_in_use(protocol: str, host: str, port: int, cause: OSError | None
         f"or a Collector?); stop that process or choose another port with {flag} (0 = any free port)")
 
 
+def check_port_free(protocol: str, host: str, port: int) -> None:
+    """Raise ``ListenError`` when ``host:port`` (a fixed port) cannot be bound now.
+
+    gRPC's own bind failure is logged by its C core on stderr before Python sees it; probing first
+    keeps a port in use to the one-line error.
+    """
+    if port:
+        cause = _bind_probe(host, port)
+        if cause is not None:
+            raise_port_in_use(protocol, host, port, cause)
+
+
 def _bind_probe(host: str, port: int) -> OSError | None:
     """Why ``host:port`` cannot be bound now, or ``None`` when it can."""
     try:

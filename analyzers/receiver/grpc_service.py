@@ -27,7 +27,7 @@ from analyzers.errors import (
     StoreError,
 )
 from analyzers.receiver.auth import bearer_matches
-from analyzers.receiver.binding import PROTOCOL_GRPC, raise_port_in_use
+from analyzers.receiver.binding import PROTOCOL_GRPC, check_port_free, raise_port_in_use
 from analyzers.receiver.exports import SIGNALS, OtlpExports, Signal
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ def build_grpc_server(exports: OtlpExports, budget: MemoryBudget, *, host: str, 
 
     Raises ``ListenError`` when the port cannot be bound.
     """
+    check_port_free(PROTOCOL_GRPC, host, port)
     active = threading.BoundedSemaphore(max_concurrent)
     handlers = []
     for signal in SIGNALS:

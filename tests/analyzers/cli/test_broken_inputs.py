@@ -128,3 +128,4 @@ def test_serve_on_a_port_in_use_is_one_line(tmp_path: Path, held_port: int, flag
     proc = otel_meta("serve", "--db", tmp_path / "s.db", *[x for kv in ports.items() for x in kv])
     line = one_error_line(proc, "serve", logs=True)
     assert f"{protocol} on 127.0.0.1:{held_port}" in line and "choose another" in line
+    assert "add_port" not in proc.stderr, proc.stderr  # gRPC's C core never got to log its own bind failure
