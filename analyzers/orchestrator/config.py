@@ -6,12 +6,14 @@ import dataclasses
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzers import config as env
 from analyzers.assessor import JudgeConfig
-from analyzers.guidelines.rollout import RolloutSettings
 from analyzers.store import is_postgres_url
+
+if TYPE_CHECKING:  # the guidelines package needs pyyaml; `serve --help` must not (the bare-install hint)
+    from analyzers.guidelines.rollout import RolloutSettings
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class MetaAgentConfig:
 
     def rollout(self) -> RolloutSettings:
         """How new versions roll out and are decided."""
+        from analyzers.guidelines.rollout import RolloutSettings
+
         return RolloutSettings(self.candidate_fraction, self.rollout_alpha, self.rollout_max_runs)
 
     def judge(self) -> JudgeConfig:

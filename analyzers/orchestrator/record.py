@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzers.model import Run
-from analyzers.orchestrator.cycle import CycleReport
 from analyzers.orchestrator.state import LearningState, PerformanceRecord, read_state, write_state
 from analyzers.store.base import Store
+
+if TYPE_CHECKING:  # the cycle needs the guidelines package (pyyaml); `serve --help` must not
+    from analyzers.orchestrator.cycle import CycleReport
 
 #: The keys of a cycle summary kept in ``learning_state.last_cycle`` (and in ``cycles``).
 SUMMARY_KEYS = ("cycle", "finished_at", "runs_analysed", "patterns_found", "commits", "rollouts", "skipped")
