@@ -4,10 +4,15 @@
 cycle with ``record_cycle``, which re-reads the state file, numbers the cycle, adds its summary and the
 performance per prompt version, and writes the file back atomically; ``status`` and
 ``MetaAgent.get_learning_status`` read that file, so they count the same cycles whichever path ran them.
+The read-modify-write holds an exclusive lock on a sibling ``<state file>.lock`` (``fcntl.flock``), so
+two processes ending a cycle at once (a ``learn`` beside a ``serve --learn-every``) both count.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +72,23 @@ def _performance(store: Store, cycle: int, when: str, agents: list[str]) -> list
     return records
 
 
+@contextlib.contextmanager
+def _state_lock(state_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``state_file`` (where ``fcntl`` exists: not on Windows)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no advisory file locks here: one writer is assumed
+        yield
+        return
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_file.with_name(state_file.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def record_cycle(
     state_file: Path,
     report: CycleReport,
@@ -78,6 +100,19 @@ def record_cycle(
 ) -> tuple[LearningState, dict[str, Any]]:
     """Add ``report`` as the next cycle of the state in ``state_file``; returns the new state and the
     cycle's summary (with ``assessments`` when given)."""
+    with _state_lock(state_file):
+        return _record_cycle(state_file, report, store, config, started=started, assessments=assessments)
+
+
+def _record_cycle(
+    state_file: Path,
+    report: CycleReport,
+    store: Store,
+    config: dict[str, Any],
+    *,
+    started: float,
+    assessments: dict[str, Any] | None,
+) -> tuple[LearningState, dict[str, Any]]:
     previous = read_state(state_file) or LearningState()
     cycle = previous.learning_cycles + 1
     result = cycle_summary(cycle, report)
