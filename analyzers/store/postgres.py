@@ -40,7 +40,9 @@ from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec, display_name
 from analyzers.store._pg_schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
 from analyzers.store.base import (
+    AssembledConversation,
     AssembledRun,
+    ConversationInputs,
     DirtyTrace,
     TraceInputs,
     check_span_values,
@@ -69,9 +71,16 @@ _SPAN_INSERT = (f"INSERT INTO spans ({_SPAN_COLUMNS}) SELECT {_SPAN_COLUMNS} FRO
                 " ORDER BY trace_id, span_id ON CONFLICT DO NOTHING")
 _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) SELECT t, 1 FROM unnest(%s::text[]) AS t"
                " ON CONFLICT (trace_id) DO UPDATE SET gen = dirty_traces.gen + 1")
-_RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES ({', '.join(['%s'] * len(_codec.RUN_COLUMNS.split(', ')))})"
                " ON CONFLICT (trace_id) DO UPDATE SET "
                + ", ".join(f"{c} = EXCLUDED.{c}" for c in _codec.RUN_COLUMNS.split(", ")[1:]))
+_INDEX_CONVERSATIONS = ("INSERT INTO conversation_traces(conversation_id, trace_id)"
+                        " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING")
+# Advance the generation of every conversation the traces are indexed under, in key order (no deadlocks).
+_MARK_CONVERSATIONS = ("INSERT INTO conversations(conversation_id, gen) SELECT DISTINCT conversation_id, 1"
+                       " FROM conversation_traces WHERE trace_id = ANY(%s) ORDER BY conversation_id"
+                       " ON CONFLICT (conversation_id) DO UPDATE SET gen = conversations.gen + 1")
+_RUN_OF_TRACE = "COALESCE((SELECT run_id FROM run_traces WHERE trace_id = %s), %s)"
 _ASSESSMENT_UPSERT = (
     f"INSERT INTO assessments({_codec.ASSESSMENT_COLUMNS}, ts_ns) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (request_id, agent_name) DO UPDATE SET "
@@ -97,6 +106,26 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ())
     if row is None:
         raise StoreCorruptError(f"{sql!r} returned no row; the database is not an intact otel-meta store")
     return row[0]
+
+
+def _save_conversation(conn: psycopg.Connection[Any], grouped: AssembledConversation) -> int:
+    """Save one conversation's run if it is newer than the stored one (see ``Store.save_runs``)."""
+    cid, gen = grouped.conversation_id, grouped.generation
+    if conn.execute("UPDATE conversations SET assembled_gen = %s WHERE conversation_id = %s AND assembled_gen < %s",
+                    (gen, cid, gen)).rowcount != 1:
+        return 0  # another assembly read it later and saved first
+    conn.execute("DELETE FROM runs WHERE conversation_id = %s", (cid,))
+    conn.execute("DELETE FROM run_traces WHERE conversation_id = %s", (cid,))
+    run = grouped.run
+    if run is None:
+        return 1
+    members = sorted(run.trace_ids or (run.trace_id,))
+    conn.execute("DELETE FROM runs WHERE trace_id = ANY(%s)", (members,))
+    conn.execute(_RUN_UPSERT, _codec.run_row(run))
+    conn.execute("INSERT INTO run_traces(trace_id, run_id, conversation_id) SELECT t, %s, %s FROM unnest(%s::text[]) AS t"
+                 " ORDER BY t ON CONFLICT (trace_id) DO UPDATE SET run_id = EXCLUDED.run_id,"
+                 " conversation_id = EXCLUDED.conversation_id", (run.trace_id, cid, members))
+    return 1
 
 
 def lock_key(name: str) -> int:
@@ -218,6 +247,7 @@ class PostgresStore:
         now = time.time_ns()
         texts = [_codec.text_columns(s) for s in ordered]
         bodies = [_codec.span_body(s, nul_free=True) for s in ordered]
+        pairs = [(c.replace("\x00", "\ufffd"), t) for c, t in _codec.conversation_pairs(ordered)]
         fresh: dict[str, int] = {}
 
         def work(conn: psycopg.Connection[Any]) -> int:
@@ -230,7 +260,11 @@ class PostgresStore:
                         copy.write_row((s.trace_id, s.span_id, s.parent_span_id, name, s.kind, s.start_time_unix_nano,
                                         s.end_time_unix_nano, s.status_code, message, rid, scope, version, body, now))
                 stored = cur.execute(_SPAN_INSERT).rowcount
-            conn.execute(_MARK_DIRTY, (sorted({s.trace_id for s in ordered}),))
+            traces = sorted({s.trace_id for s in ordered})
+            conn.execute(_MARK_DIRTY, (traces,))
+            if pairs:
+                conn.execute(_INDEX_CONVERSATIONS, ([c for c, _ in pairs], [t for _, t in pairs]))
+            conn.execute(_MARK_CONVERSATIONS, (traces,))
             return stored
 
         stored = int(self._transaction("write spans", work))
@@ -255,7 +289,9 @@ class PostgresStore:
                     cur.execute(f"INSERT INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) VALUES "
                                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)
                     stored += cur.rowcount
-            conn.execute(_MARK_DIRTY, (sorted({r.trace_id for r in records}),))
+            traces = sorted({r.trace_id for r in records})
+            conn.execute(_MARK_DIRTY, (traces,))
+            conn.execute(_MARK_CONVERSATIONS, (traces,))
             return stored
 
         return int(self._transaction("write evaluations", work))
@@ -269,8 +305,12 @@ class PostgresStore:
                          " ON CONFLICT (trace_id) DO UPDATE SET success = EXCLUDED.success,"
                          " submission = EXCLUDED.submission, set_ns = EXCLUDED.set_ns",
                          (trace_id, int(success), submission, time.time_ns()))
-            conn.execute("UPDATE runs SET outcome = %s, outcome_source = 'api' WHERE trace_id = %s",
-                         (int(success), trace_id))
+            conn.execute(f"UPDATE runs SET outcome = %s, outcome_source = 'api' WHERE trace_id = {_RUN_OF_TRACE}",
+                         (int(success), trace_id, trace_id))
+            if conn.execute("SELECT 1 FROM conversation_traces WHERE trace_id = %s LIMIT 1",
+                            (trace_id,)).fetchone() is not None:
+                conn.execute(_MARK_DIRTY, ([trace_id],))
+                conn.execute(_MARK_CONVERSATIONS, ([trace_id],))
             return True
 
         return bool(self._transaction("set an outcome", work))
@@ -296,15 +336,41 @@ class PostgresStore:
         ids = sorted(set(trace_ids))
         with self._connection("read traces") as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            spans = self._load_spans(conn, ids)
-            evaluations = self._load_evaluations(conn, ids)
-            outcomes = dict(conn.execute("SELECT trace_id, success FROM outcomes WHERE trace_id = ANY(%s)", (ids,)))
-        return {t: TraceInputs(spans.get(t, []), evaluations.get(t, []),
-                               None if t not in outcomes else bool(outcomes[t])) for t in ids}
+            return self._trace_inputs(conn, ids)
 
-    def save_runs(self, assembled: Sequence[AssembledRun]) -> int:
+    def _trace_inputs(self, conn: psycopg.Connection[Any], ids: list[str]) -> dict[str, TraceInputs]:
+        spans = self._load_spans(conn, ids)
+        evaluations = self._load_evaluations(conn, ids)
+        outcomes = {t: (bool(ok), int(at)) for t, ok, at in conn.execute(
+            "SELECT trace_id, success, set_ns FROM outcomes WHERE trace_id = ANY(%s)", (ids,))}
+        conversations: dict[str, list[str]] = {}
+        for t, cid in conn.execute("SELECT trace_id, conversation_id FROM conversation_traces WHERE trace_id = ANY(%s)"
+                                   " ORDER BY trace_id, conversation_id", (ids,)):
+            conversations.setdefault(t, []).append(cid)
+        grouped = dict(conn.execute("SELECT trace_id, conversation_id FROM run_traces WHERE trace_id = ANY(%s)", (ids,)))
+        return {t: TraceInputs(spans.get(t, []), evaluations.get(t, []), *outcomes.get(t, (None, None)),
+                               tuple(conversations.get(t, ())), grouped.get(t)) for t in ids}
+
+    def conversation_inputs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationInputs]:
+        """See ``Store.conversation_inputs``: one snapshot for all of them."""
+        ids = sorted(set(conversation_ids))
+        with self._connection("read conversations") as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            gens = dict(conn.execute("SELECT conversation_id, gen FROM conversations WHERE conversation_id = ANY(%s)",
+                                     (ids,)))
+            members: dict[str, list[str]] = {}
+            for cid, t in conn.execute("SELECT conversation_id, trace_id FROM conversation_traces"
+                                       " WHERE conversation_id = ANY(%s) ORDER BY conversation_id, trace_id", (ids,)):
+                members.setdefault(cid, []).append(t)
+            inputs = self._trace_inputs(conn, sorted({t for ts in members.values() for t in ts}))
+        return {cid: ConversationInputs(cid, int(gens[cid]), {t: inputs[t] for t in members.get(cid, [])})
+                for cid in ids if cid in gens}
+
+    def save_runs(self, assembled: Sequence[AssembledRun],
+                  conversations: Sequence[AssembledConversation] = ()) -> int:
         """See ``Store.save_runs``."""
         items = sorted(assembled, key=lambda a: a.trace.trace_id)
+        grouped = sorted(conversations, key=lambda c: c.conversation_id)
 
         def work(conn: psycopg.Connection[Any]) -> int:
             saved = 0
@@ -316,9 +382,9 @@ class PostgresStore:
                 if item.run is not None:
                     conn.execute(_RUN_UPSERT, _codec.run_row(item.run))
                 elif not item.failed:
-                    conn.execute("DELETE FROM runs WHERE trace_id = %s", (trace.trace_id,))
+                    conn.execute("DELETE FROM runs WHERE trace_id = %s AND conversation_id IS NULL", (trace.trace_id,))
                 saved += 1
-            return saved
+            return saved + sum(_save_conversation(conn, g) for g in grouped)
 
         return int(self._transaction("save assembled runs", work))
 
@@ -373,7 +439,8 @@ class PostgresStore:
 
     def get_run(self, trace_id: str) -> Run | None:
         with self._connection("read a run") as conn:
-            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = %s", (trace_id,)).fetchone()
+            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {_RUN_OF_TRACE}",
+                               (trace_id, trace_id)).fetchone()
         return None if row is None else _codec.run_from_row(row)
 
     def list_runs(
