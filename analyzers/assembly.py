@@ -27,7 +27,14 @@ from collections.abc import Sequence
 from analyzers.conventions import assemble_conversation, assemble_run, conversation_of
 from analyzers.errors import StoreError
 from analyzers.model import Run, SpanRecord
-from analyzers.store.base import AssembledConversation, AssembledRun, ConversationInputs, DirtyTrace, Store, TraceInputs
+from analyzers.store.base import (
+    AssembledConversation,
+    AssembledRun,
+    ConversationInputs,
+    DirtyTrace,
+    Store,
+    TraceInputs,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ from analyzers.errors import (
 )
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec, display_name
+from analyzers.store import _pg_conversations as conversation_sql
 from analyzers.store._pg_schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
 from analyzers.store.base import (
     AssembledConversation,
@@ -74,13 +75,6 @@ _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) SELECT t, 1 FROM unnest(
 _RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES ({', '.join(['%s'] * len(_codec.RUN_COLUMNS.split(', ')))})"
                " ON CONFLICT (trace_id) DO UPDATE SET "
                + ", ".join(f"{c} = EXCLUDED.{c}" for c in _codec.RUN_COLUMNS.split(", ")[1:]))
-_INDEX_CONVERSATIONS = ("INSERT INTO conversation_traces(conversation_id, trace_id)"
-                        " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING")
-# Advance the generation of every conversation the traces are indexed under, in key order (no deadlocks).
-_MARK_CONVERSATIONS = ("INSERT INTO conversations(conversation_id, gen) SELECT DISTINCT conversation_id, 1"
-                       " FROM conversation_traces WHERE trace_id = ANY(%s) ORDER BY conversation_id"
-                       " ON CONFLICT (conversation_id) DO UPDATE SET gen = conversations.gen + 1")
-_RUN_OF_TRACE = "COALESCE((SELECT run_id FROM run_traces WHERE trace_id = %s), %s)"
 _ASSESSMENT_UPSERT = (
     f"INSERT INTO assessments({_codec.ASSESSMENT_COLUMNS}, ts_ns) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (request_id, agent_name) DO UPDATE SET "
@@ -106,26 +100,6 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ())
     if row is None:
         raise StoreCorruptError(f"{sql!r} returned no row; the database is not an intact otel-meta store")
     return row[0]
-
-
-def _save_conversation(conn: psycopg.Connection[Any], grouped: AssembledConversation) -> int:
-    """Save one conversation's run if it is newer than the stored one (see ``Store.save_runs``)."""
-    cid, gen = grouped.conversation_id, grouped.generation
-    if conn.execute("UPDATE conversations SET assembled_gen = %s WHERE conversation_id = %s AND assembled_gen < %s",
-                    (gen, cid, gen)).rowcount != 1:
-        return 0  # another assembly read it later and saved first
-    conn.execute("DELETE FROM runs WHERE conversation_id = %s", (cid,))
-    conn.execute("DELETE FROM run_traces WHERE conversation_id = %s", (cid,))
-    run = grouped.run
-    if run is None:
-        return 1
-    members = sorted(run.trace_ids or (run.trace_id,))
-    conn.execute("DELETE FROM runs WHERE trace_id = ANY(%s)", (members,))
-    conn.execute(_RUN_UPSERT, _codec.run_row(run))
-    conn.execute("INSERT INTO run_traces(trace_id, run_id, conversation_id) SELECT t, %s, %s FROM unnest(%s::text[]) AS t"
-                 " ORDER BY t ON CONFLICT (trace_id) DO UPDATE SET run_id = EXCLUDED.run_id,"
-                 " conversation_id = EXCLUDED.conversation_id", (run.trace_id, cid, members))
-    return 1
 
 
 def lock_key(name: str) -> int:
@@ -247,7 +221,6 @@ class PostgresStore:
         now = time.time_ns()
         texts = [_codec.text_columns(s) for s in ordered]
         bodies = [_codec.span_body(s, nul_free=True) for s in ordered]
-        pairs = [(c.replace("\x00", "\ufffd"), t) for c, t in _codec.conversation_pairs(ordered)]
         fresh: dict[str, int] = {}
 
         def work(conn: psycopg.Connection[Any]) -> int:
@@ -262,9 +235,7 @@ class PostgresStore:
                 stored = cur.execute(_SPAN_INSERT).rowcount
             traces = sorted({s.trace_id for s in ordered})
             conn.execute(_MARK_DIRTY, (traces,))
-            if pairs:
-                conn.execute(_INDEX_CONVERSATIONS, ([c for c, _ in pairs], [t for _, t in pairs]))
-            conn.execute(_MARK_CONVERSATIONS, (traces,))
+            conversation_sql.index(conn, ordered, traces)
             return stored
 
         stored = int(self._transaction("write spans", work))
@@ -291,7 +262,7 @@ class PostgresStore:
                     stored += cur.rowcount
             traces = sorted({r.trace_id for r in records})
             conn.execute(_MARK_DIRTY, (traces,))
-            conn.execute(_MARK_CONVERSATIONS, (traces,))
+            conversation_sql.mark(conn, traces)
             return stored
 
         return int(self._transaction("write evaluations", work))
@@ -305,12 +276,11 @@ class PostgresStore:
                          " ON CONFLICT (trace_id) DO UPDATE SET success = EXCLUDED.success,"
                          " submission = EXCLUDED.submission, set_ns = EXCLUDED.set_ns",
                          (trace_id, int(success), submission, time.time_ns()))
-            conn.execute(f"UPDATE runs SET outcome = %s, outcome_source = 'api' WHERE trace_id = {_RUN_OF_TRACE}",
-                         (int(success), trace_id, trace_id))
-            if conn.execute("SELECT 1 FROM conversation_traces WHERE trace_id = %s LIMIT 1",
-                            (trace_id,)).fetchone() is not None:
+            conn.execute("UPDATE runs SET outcome = %s, outcome_source = 'api' WHERE trace_id = "
+                         + conversation_sql.RUN_OF_TRACE, (int(success), trace_id, trace_id))
+            if conversation_sql.indexed(conn, trace_id):  # re-assembly must read it with the others'
                 conn.execute(_MARK_DIRTY, ([trace_id],))
-                conn.execute(_MARK_CONVERSATIONS, ([trace_id],))
+                conversation_sql.mark(conn, [trace_id])
             return True
 
         return bool(self._transaction("set an outcome", work))
@@ -341,30 +311,22 @@ class PostgresStore:
     def _trace_inputs(self, conn: psycopg.Connection[Any], ids: list[str]) -> dict[str, TraceInputs]:
         spans = self._load_spans(conn, ids)
         evaluations = self._load_evaluations(conn, ids)
-        outcomes = {t: (bool(ok), int(at)) for t, ok, at in conn.execute(
+        outcomes: dict[str, tuple[bool, int]] = {t: (bool(ok), int(at)) for t, ok, at in conn.execute(
             "SELECT trace_id, success, set_ns FROM outcomes WHERE trace_id = ANY(%s)", (ids,))}
-        conversations: dict[str, list[str]] = {}
-        for t, cid in conn.execute("SELECT trace_id, conversation_id FROM conversation_traces WHERE trace_id = ANY(%s)"
-                                   " ORDER BY trace_id, conversation_id", (ids,)):
-            conversations.setdefault(t, []).append(cid)
-        grouped = dict(conn.execute("SELECT trace_id, conversation_id FROM run_traces WHERE trace_id = ANY(%s)", (ids,)))
-        return {t: TraceInputs(spans.get(t, []), evaluations.get(t, []), *outcomes.get(t, (None, None)),
-                               tuple(conversations.get(t, ())), grouped.get(t)) for t in ids}
+        named, listed = conversation_sql.grouping(conn, ids)
+        return {t: TraceInputs(spans.get(t, []), evaluations.get(t, []),
+                               outcomes[t][0] if t in outcomes else None, outcomes[t][1] if t in outcomes else None,
+                               named.get(t, ()), listed.get(t)) for t in ids}
 
     def conversation_inputs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationInputs]:
         """See ``Store.conversation_inputs``: one snapshot for all of them."""
         ids = sorted(set(conversation_ids))
         with self._connection("read conversations") as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            gens = dict(conn.execute("SELECT conversation_id, gen FROM conversations WHERE conversation_id = ANY(%s)",
-                                     (ids,)))
-            members: dict[str, list[str]] = {}
-            for cid, t in conn.execute("SELECT conversation_id, trace_id FROM conversation_traces"
-                                       " WHERE conversation_id = ANY(%s) ORDER BY conversation_id, trace_id", (ids,)):
-                members.setdefault(cid, []).append(t)
-            inputs = self._trace_inputs(conn, sorted({t for ts in members.values() for t in ts}))
-        return {cid: ConversationInputs(cid, int(gens[cid]), {t: inputs[t] for t in members.get(cid, [])})
-                for cid in ids if cid in gens}
+            known = conversation_sql.members(conn, ids)
+            inputs = self._trace_inputs(conn, sorted({t for _, traces in known.values() for t in traces}))
+        return {cid: ConversationInputs(cid, gen, {t: inputs[t] for t in traces})
+                for cid, (gen, traces) in sorted(known.items())}
 
     def save_runs(self, assembled: Sequence[AssembledRun],
                   conversations: Sequence[AssembledConversation] = ()) -> int:
@@ -384,7 +346,7 @@ class PostgresStore:
                 elif not item.failed:
                     conn.execute("DELETE FROM runs WHERE trace_id = %s AND conversation_id IS NULL", (trace.trace_id,))
                 saved += 1
-            return saved + sum(_save_conversation(conn, g) for g in grouped)
+            return saved + sum(conversation_sql.save(conn, g, _RUN_UPSERT) for g in grouped)
 
         return int(self._transaction("save assembled runs", work))
 
@@ -439,7 +401,7 @@ class PostgresStore:
 
     def get_run(self, trace_id: str) -> Run | None:
         with self._connection("read a run") as conn:
-            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {_RUN_OF_TRACE}",
+            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {conversation_sql.RUN_OF_TRACE}",
                                (trace_id, trace_id)).fetchone()
         return None if row is None else _codec.run_from_row(row)
 

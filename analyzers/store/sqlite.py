@@ -35,6 +35,7 @@ from analyzers.errors import (
 )
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec
+from analyzers.store import _sqlite_conversations as conversation_sql
 from analyzers.store._schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
 from analyzers.store.base import (
     AssembledConversation,
@@ -64,12 +65,6 @@ _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) VALUES (?, 1)"
                " ON CONFLICT(trace_id) DO UPDATE SET gen = gen + 1")
 _RUN_UPSERT = (f"INSERT OR REPLACE INTO runs({_codec.RUN_COLUMNS}) VALUES "
                f"({', '.join('?' * len(_codec.RUN_COLUMNS.split(', ')))})")
-_INDEX_CONVERSATION = "INSERT OR IGNORE INTO conversation_traces(conversation_id, trace_id) VALUES (?, ?)"
-# Advance the generation of every conversation a trace is indexed under (one row per conversation).
-_MARK_CONVERSATIONS = ("INSERT INTO conversations(conversation_id, gen) SELECT DISTINCT conversation_id, 1"
-                       " FROM conversation_traces WHERE trace_id = ? ON CONFLICT(conversation_id)"
-                       " DO UPDATE SET gen = gen + 1")
-_RUN_OF_TRACE = "COALESCE((SELECT run_id FROM run_traces WHERE trace_id = ?), ?)"
 _EVALUATION_INSERT = (f"INSERT OR IGNORE INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -269,10 +264,9 @@ class SqliteStore:
             before = conn.total_changes
             conn.executemany(_SPAN_INSERT, rows)
             stored = conn.total_changes - before
-            traces = [(t,) for t in sorted({s.trace_id for s in spans})]
-            conn.executemany(_MARK_DIRTY, traces)
-            conn.executemany(_INDEX_CONVERSATION, _codec.conversation_pairs(spans))
-            conn.executemany(_MARK_CONVERSATIONS, traces)
+            traces = sorted({s.trace_id for s in spans})
+            conn.executemany(_MARK_DIRTY, [(t,) for t in traces])
+            conversation_sql.index(conn, spans, traces)
         return stored
 
     def write_evaluations(self, records: Sequence[EvaluationRecord]) -> int:
@@ -285,9 +279,9 @@ class SqliteStore:
             before = conn.total_changes
             conn.executemany(_EVALUATION_INSERT, rows)
             stored = conn.total_changes - before
-            traces = [(t,) for t in sorted({r.trace_id for r in records})]
-            conn.executemany(_MARK_DIRTY, traces)
-            conn.executemany(_MARK_CONVERSATIONS, traces)
+            traces = sorted({r.trace_id for r in records})
+            conn.executemany(_MARK_DIRTY, [(t,) for t in traces])
+            conversation_sql.mark(conn, traces)
         return stored
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
@@ -297,12 +291,11 @@ class SqliteStore:
             if known is not None:
                 conn.execute("INSERT OR REPLACE INTO outcomes(trace_id, success, submission, set_ns)"
                              " VALUES (?, ?, ?, ?)", (trace_id, int(success), submission, time.time_ns()))
-                conn.execute(f"UPDATE runs SET outcome = ?, outcome_source = 'api' WHERE trace_id = {_RUN_OF_TRACE}",
-                             (int(success), trace_id, trace_id))
-                if conn.execute("SELECT 1 FROM conversation_traces WHERE trace_id = ? LIMIT 1",
-                                (trace_id,)).fetchone() is not None:
+                conn.execute("UPDATE runs SET outcome = ?, outcome_source = 'api' WHERE trace_id = "
+                             + conversation_sql.RUN_OF_TRACE, (int(success), trace_id, trace_id))
+                if conversation_sql.indexed(conn, trace_id):  # re-assembly must read it with the others'
                     conn.execute(_MARK_DIRTY, (trace_id,))
-                    conn.execute(_MARK_CONVERSATIONS, (trace_id,))
+                    conversation_sql.mark(conn, [trace_id])
         return known is not None
 
     def save_assessment(self, assessment: Assessment) -> None:
@@ -337,12 +330,9 @@ class SqliteStore:
 
     def _trace_inputs(self, conn: sqlite3.Connection, trace_id: str) -> TraceInputs:
         row = conn.execute("SELECT success, set_ns FROM outcomes WHERE trace_id = ?", (trace_id,)).fetchone()
-        conversations = tuple(r[0] for r in conn.execute(
-            "SELECT conversation_id FROM conversation_traces WHERE trace_id = ? ORDER BY conversation_id", (trace_id,)))
-        grouped = conn.execute("SELECT conversation_id FROM run_traces WHERE trace_id = ?", (trace_id,)).fetchone()
         return TraceInputs(self._load_spans(conn, trace_id), self._load_evaluations(conn, trace_id),
                            None if row is None else bool(row[0]), None if row is None else int(row[1]),
-                           conversations, None if grouped is None else grouped[0])
+                           *conversation_sql.grouping(conn, trace_id))
 
     def conversation_inputs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationInputs]:
         """See ``Store.conversation_inputs``."""
@@ -351,13 +341,9 @@ class SqliteStore:
             conn.execute("BEGIN")  # one snapshot for all of them
             try:
                 for cid in sorted(set(conversation_ids)):
-                    row = conn.execute("SELECT gen FROM conversations WHERE conversation_id = ?", (cid,)).fetchone()
-                    if row is None:
-                        continue
-                    traces = [r[0] for r in conn.execute("SELECT trace_id FROM conversation_traces"
-                                                         " WHERE conversation_id = ? ORDER BY trace_id", (cid,))]
-                    found[cid] = ConversationInputs(cid, int(row[0]),
-                                                    {t: self._trace_inputs(conn, t) for t in traces})
+                    if (known := conversation_sql.members(conn, cid)) is not None:
+                        found[cid] = ConversationInputs(cid, known[0], {t: self._trace_inputs(conn, t)
+                                                                        for t in known[1]})
             finally:
                 conn.execute("ROLLBACK")
         return found
@@ -380,27 +366,9 @@ class SqliteStore:
                 else:
                     conn.execute(_RUN_UPSERT, _codec.run_row(item.run))
                 saved += 1
-            for grouped in sorted(conversations, key=lambda c: c.conversation_id):
-                saved += self._save_conversation(conn, grouped)
+            for grouped in sorted(conversations, key=lambda g: g.conversation_id):
+                saved += conversation_sql.save(conn, grouped, _RUN_UPSERT)
         return saved
-
-    @staticmethod
-    def _save_conversation(conn: sqlite3.Connection, grouped: AssembledConversation) -> int:
-        cid, gen = grouped.conversation_id, grouped.generation
-        if conn.execute("UPDATE conversations SET assembled_gen = ? WHERE conversation_id = ? AND assembled_gen < ?",
-                        (gen, cid, gen)).rowcount != 1:
-            return 0  # another assembly read it later and saved first
-        conn.execute("DELETE FROM runs WHERE conversation_id = ?", (cid,))
-        conn.execute("DELETE FROM run_traces WHERE conversation_id = ?", (cid,))
-        run = grouped.run
-        if run is None:
-            return 1
-        members = [(t,) for t in run.trace_ids or (run.trace_id,)]
-        conn.executemany("DELETE FROM runs WHERE trace_id = ?", members)
-        conn.execute(_RUN_UPSERT, _codec.run_row(run))
-        conn.executemany("INSERT OR REPLACE INTO run_traces(trace_id, run_id, conversation_id) VALUES (?, ?, ?)",
-                         [(t, run.trace_id, cid) for (t,) in members])
-        return 1
 
     def import_runs(self, runs: Iterable[Run], *, batch: int = 10_000) -> int:
         """Store runs assembled elsewhere, with no spans behind them (a benchmark's synthetic runs), in
@@ -448,7 +416,7 @@ class SqliteStore:
 
     def get_run(self, trace_id: str) -> Run | None:
         with self._reading() as conn:
-            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {_RUN_OF_TRACE}",
+            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {conversation_sql.RUN_OF_TRACE}",
                                (trace_id, trace_id)).fetchone()
         return None if row is None else _codec.run_from_row(row)
 

@@ -10,7 +10,13 @@ import json
 
 import pytest
 
-from analyzers.conventions import OutcomeRule, assemble_conversation, assemble_run, configured_rule, conversation_of
+from analyzers.conventions import (
+    OutcomeRule,
+    assemble_conversation,
+    assemble_run,
+    configured_rule,
+    conversation_of,
+)
 from analyzers.model import SpanEvent, SpanRecord
 from otel_meta import semconv as sc
 
