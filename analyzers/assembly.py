@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 from analyzers.conventions import assemble_conversation, assemble_run, conversation_of
 from analyzers.errors import StoreError
@@ -88,8 +89,9 @@ class RunAssembler:
             return found
 
     def _conversations(self, conversation_ids: list[str]) -> list[AssembledConversation]:
-        """The runs of these conversations, read at once; one that cannot be read or assembled keeps
-        its stored run (logged and counted)."""
+        """The runs of these conversations, read at once. One whose spans the conventions layer cannot
+        all read is assembled from those it can (logged and counted); one that cannot be read keeps its
+        stored run."""
         try:
             found = self.store.conversation_inputs(conversation_ids)
         except StoreError:
@@ -107,8 +109,16 @@ class RunAssembler:
         for cid, conversation in sorted(found.items()):
             try:
                 out.append(AssembledConversation(cid, conversation.generation, _conversation_run(conversation)))
+                continue
             except Exception as exc:  # noqa: BLE001 - degrade this run, never stop assembly
                 self._failed(f"conversation {cid}", exc)
+            readable = {t: replace(inputs, spans=[s for s in inputs.spans if _joins(cid, s)])
+                        for t, inputs in conversation.traces.items()}
+            try:
+                out.append(AssembledConversation(cid, conversation.generation,
+                                                 _conversation_run(replace(conversation, traces=readable))))
+            except Exception:  # noqa: BLE001 - already counted; it keeps its stored run
+                pass
         return out
 
     def _assemble(self, trace: DirtyTrace, inputs: TraceInputs | None) -> AssembledRun:
@@ -129,12 +139,8 @@ class RunAssembler:
     def _failed(self, what: str, exc: BaseException) -> None:
         with self._lock:
             self.errors += 1
-        if what.startswith("conversation "):
-            logger.error("cannot assemble the run of %s (%s: %s); it keeps its stored run",
-                         what, type(exc).__name__, exc)
-            return
-        logger.error("cannot assemble the run of trace %s (%s: %s); assembling it from its readable spans",
-                     what, type(exc).__name__, exc)
+        logger.error("cannot assemble the run of %s (%s: %s); assembling it from its readable spans",
+                     what if what.startswith("conversation ") else f"trace {what}", type(exc).__name__, exc)
 
 
 def _run(inputs: TraceInputs, spans: list[SpanRecord]) -> Run | None:
@@ -159,6 +165,18 @@ def _conversation_run(conversation: ConversationInputs) -> Run | None:
     return assemble_conversation(conversation.conversation_id, [t.spans for t in members],
                                  evaluations=[e for t in members for e in t.evaluations],
                                  api_outcome=outcomes[-1][1] if outcomes else None)
+
+
+def _joins(conversation_id: str, span: SpanRecord) -> bool:
+    """Whether the conventions layer can read ``span`` as part of a conversation's run."""
+    try:
+        conversation_of([span])
+        assemble_conversation(conversation_id, [[span]])
+    except Exception:  # noqa: BLE001 - this span is the one the conventions layer cannot read
+        logger.warning("span %s of trace %s is left out of its conversation's run: the conventions layer "
+                       "cannot read it", span.span_id, span.trace_id)
+        return False
+    return True
 
 
 def _assembles(inputs: TraceInputs, span: SpanRecord) -> bool:

@@ -3,6 +3,7 @@ replicas and the migration, on SQLite and a real PostgreSQL server (the ``Store`
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 
@@ -237,3 +238,15 @@ def test_a_schema_2_postgres_database_indexes_its_stored_conversations_on_start(
         assert store.schema_version == _pg_schema.SCHEMA_VERSION
         assemble(store)
         assert store.get_run(tid(2)).trace_ids == (tid(1), tid(2), tid(3))
+
+
+def test_an_unreadable_span_degrades_the_conversations_run_and_stops_nothing(any_store):
+    bad = tool(2, 21, "bad", parent="1" * 16)
+    bad = SpanRecord(bad.trace_id, bad.span_id, bad.parent_span_id, bad.name, bad.kind, bad.start_time_unix_nano,
+                     bad.end_time_unix_nano, {**bad.attributes, sc.OTEL_META_REASONING_CHARS: math.inf},
+                     resource_attributes=RESOURCE)
+    any_store.write_spans([call(1, 10), call(2, 20), bad, call(3, 30, "conv-b")])
+    assembler = assemble(any_store)
+    run = any_store.get_run(tid(2))
+    assert run.trace_ids == (tid(1), tid(2)) and [s.kind for s in run.steps] == ["llm", "llm"]
+    assert any_store.get_run(tid(3)).conversation_id == "conv-b" and assembler.errors == 1
