@@ -117,8 +117,8 @@ class RunAssembler:
             try:
                 out.append(AssembledConversation(cid, conversation.generation,
                                                  _conversation_run(replace(conversation, traces=readable))))
-            except Exception:  # noqa: BLE001 - already counted; it keeps its stored run
-                pass
+            except Exception:  # noqa: BLE001 - already counted
+                logger.warning("conversation %s keeps its stored run", cid)
         return out
 
     def _assemble(self, trace: DirtyTrace, inputs: TraceInputs | None) -> AssembledRun:
