@@ -148,6 +148,10 @@ class Run:
     ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet), and
     ``outcome_source`` says where it came from (``OutcomeSource``; ``None`` while unknown). ``complete``
     is ``False`` while the trace's root span has not arrived (a pending run).
+
+    A run grouped by ``gen_ai.conversation.id`` (calls with no agent span, each a trace of its own)
+    carries that ``conversation_id`` and lists its ``trace_ids`` in time order; its ``trace_id`` is the
+    first of them. A one-trace run leaves both empty.
     """
 
     trace_id: str
@@ -162,6 +166,8 @@ class Run:
     request_id: str | None = None
     complete: bool = True
     outcome_source: OutcomeSource | None = None
+    conversation_id: str | None = None
+    trace_ids: tuple[str, ...] = ()
 
     @property
     def started_at(self) -> str:
@@ -187,6 +193,8 @@ class Run:
             "started_at": self.started_at,
             "duration_ms": round(self.duration_ms, 3),
             "steps": [s.to_json() for s in self.steps],
+            **({"conversation_id": self.conversation_id, "trace_ids": list(self.trace_ids)}
+               if self.conversation_id is not None else {}),
         }
 
 

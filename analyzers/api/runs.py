@@ -4,6 +4,8 @@
 - ``GET /api/runs/{trace_id}``: one run (pending or complete), 404 for an unknown trace;
 - ``POST /api/runs/{trace_id}/outcome`` with ``{"success": bool, "submission": str?}``: set or
   override the outcome; 404 for an unknown trace.
+
+Any trace id of a run grouped by ``gen_ai.conversation.id`` names that run (``Store.get_run``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Assemble one trace's spans into a ``Run``."""
+"""Assemble one trace's spans into a ``Run``, or a conversation's agent-less traces into one."""
 
 from __future__ import annotations
 
@@ -129,6 +129,75 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
         problem_id=_first_attr(attr_order, sc.OTEL_META_PROBLEM_ID),
         request_id=_first_attr(attr_order, sc.OTEL_META_REQUEST_ID),
         complete=complete,
+    )
+
+
+def conversation_of(spans: Sequence[SpanRecord]) -> str | None:
+    """The conversation a trace's spans join across traces, or ``None`` when the trace is a run (or no
+    run) of its own.
+
+    A trace joins the ``gen_ai.conversation.id`` of its earliest span that carries one when it has no
+    agent span (no ``invoke_agent``, AGENT or CHAIN span: nothing of its own says where a task starts
+    and ends) and its root span has arrived (a trace whose root is missing may still get its agent
+    span; until then it stays a pending run of its own).
+    """
+    if not any(s.parent_span_id is None for s in spans):
+        return None
+    if any(isinstance(classify(s), AgentSpan) for s in spans):
+        return None
+    for span in sorted(spans, key=lambda s: s.start_time_unix_nano):
+        value = span.attributes.get(sc.GEN_AI_CONVERSATION_ID)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def assemble_conversation(conversation_id: str, traces: Sequence[Sequence[SpanRecord]], *,
+                          evaluations: Sequence[EvaluationRecord] = (), api_outcome: bool | None = None,
+                          rule: OutcomeRule | None = None) -> Run | None:
+    """The one run of a conversation's traces (each a trace that ``conversation_of`` puts in
+    ``conversation_id``), or ``None`` when there is none.
+
+    Keyed by its earliest trace (by first span start, then trace id): ``trace_id`` is that trace's id
+    and ``trace_ids`` lists them all in that order. Steps are the steps of every trace, in time order.
+    The agent is the resource's ``service.name`` (else ``unknown``): such spans name no agent. Outcome,
+    by the same precedence as ``assemble_run``: ``api_outcome`` (the caller passes the latest set on any
+    of the traces), else the latest ``otel_meta.outcome`` on their spans, else the latest evaluation
+    (``evaluations`` and the spans' ``gen_ai.evaluation.result`` events) that ``rule`` maps; no agent
+    span, so an LLM call that failed is a failed step, not a failed run. Always complete.
+    """
+    members = sorted((list(t) for t in traces if t),
+                     key=lambda t: (min(s.start_time_unix_nano for s in t), t[0].trace_id))
+    if not members:
+        return None
+    steps: list[Step] = []
+    for spans in members:
+        by_id = {s.span_id: s for s in spans}
+        ancestry = {s.span_id: _ancestors(s, by_id) for s in spans}
+        roles = {s.span_id: classify(s) for s in spans}
+        steps.extend(_steps(_step_spans(spans, roles, ancestry)))
+    steps.sort(key=lambda s: s.start_time_unix_nano)
+    ordered = sorted((s for t in members for s in t), key=lambda s: s.start_time_unix_nano)
+    service = next((s.resource_attributes.get(sc.SERVICE_NAME) for s in ordered
+                    if s.resource_attributes.get(sc.SERVICE_NAME)), None)
+    started = ordered[0].start_time_unix_nano
+    evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
+    outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered[::-1], []), evaluation=evaluated)
+    return Run(
+        trace_id=members[0][0].trace_id,
+        agent=str(service) if service else _UNKNOWN_AGENT,
+        outcome=outcome,
+        outcome_source=source,
+        started_at_unix_nano=started,
+        duration_ms=max(max(s.end_time_unix_nano for s in ordered) - started, 0) / 1e6,
+        steps=tuple(steps),
+        prompt_version=_first_attr(ordered, sc.OTEL_META_PROMPT_VERSION),
+        prompt_commit=_first_attr(ordered, sc.OTEL_META_PROMPT_COMMIT),
+        problem_id=_first_attr(ordered, sc.OTEL_META_PROBLEM_ID),
+        request_id=_first_attr(ordered, sc.OTEL_META_REQUEST_ID),
+        complete=True,
+        conversation_id=conversation_id,
+        trace_ids=tuple(t[0].trace_id for t in members),
     )
 
 

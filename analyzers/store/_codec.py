@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanEvent, SpanLink, SpanRecord, Step
+from otel_meta import semconv as sc
 
 _BYTES_TAG = "$bytes"
 _MAP_TAG = "$map"
@@ -154,7 +155,7 @@ def steps_from_text(text: str) -> tuple[Step, ...]:
 
 RUN_COLUMNS = (
     "trace_id, agent, outcome, started_ns, duration_ms, steps, prompt_version, prompt_commit, "
-    "problem_id, request_id, complete, outcome_source"
+    "problem_id, request_id, complete, outcome_source, conversation_id, trace_ids"
 )
 
 
@@ -162,12 +163,13 @@ def run_row(run: Run) -> tuple[Any, ...]:
     outcome = None if run.outcome is None else int(run.outcome)
     return (run.trace_id, run.agent, outcome, run.started_at_unix_nano, run.duration_ms,
             steps_text(run.steps), run.prompt_version, run.prompt_commit, run.problem_id,
-            run.request_id, int(run.complete), run.outcome_source)
+            run.request_id, int(run.complete), run.outcome_source, run.conversation_id,
+            dumps(list(run.trace_ids)) if run.trace_ids else None)
 
 
 def run_from_row(row: Sequence[Any]) -> Run:
     (trace_id, agent, outcome, started, duration, steps, prompt_version, prompt_commit,
-     problem_id, request_id, complete, outcome_source) = row
+     problem_id, request_id, complete, outcome_source, conversation_id, trace_ids) = row
     return Run(
         trace_id=trace_id,
         agent=agent,
@@ -181,6 +183,8 @@ def run_from_row(row: Sequence[Any]) -> Run:
         request_id=request_id,
         complete=bool(complete),
         outcome_source=outcome_source,
+        conversation_id=conversation_id,
+        trace_ids=tuple(json.loads(trace_ids)) if trace_ids else (),
     )
 
 
@@ -277,3 +281,10 @@ def assessment_from_row(row: Sequence[Any]) -> Assessment:
         trace_id=body.get("trace_id"),
         request_context=body.get("request_context", {}),
     )
+
+
+def conversation_pairs(spans: Sequence[SpanRecord]) -> list[tuple[str, str]]:
+    """The (conversation id, trace id) pairs the spans name with ``gen_ai.conversation.id`` (a
+    non-empty string), sorted: the rows of the stores' cross-trace conversation index."""
+    return sorted({(value, s.trace_id) for s in spans
+                   if isinstance(value := s.attributes.get(sc.GEN_AI_CONVERSATION_ID), str) and value})

@@ -84,8 +84,45 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE runs ADD COLUMN outcome_source TEXT;
     """,
+    # 3: runs grouped by gen_ai.conversation.id across traces (see the SQLite schema's migration 4).
+    # Spans stored before are indexed from their bodies' text, as there (bodies may hold NaN, which json
+    # refuses; an id with a JSON escape is skipped).
+    """
+    CREATE TABLE conversation_traces (
+        conversation_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, trace_id)
+    );
+    CREATE INDEX conversation_traces_by_trace ON conversation_traces(trace_id, conversation_id);
+    CREATE TABLE conversations (
+        conversation_id TEXT PRIMARY KEY,
+        gen BIGINT NOT NULL,
+        assembled_gen BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE run_traces (
+        trace_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL
+    );
+    CREATE INDEX run_traces_by_conversation ON run_traces(conversation_id);
+    ALTER TABLE runs ADD COLUMN conversation_id TEXT;
+    ALTER TABLE runs ADD COLUMN trace_ids TEXT;
+    CREATE UNIQUE INDEX runs_by_conversation ON runs(conversation_id) WHERE conversation_id IS NOT NULL;
+    INSERT INTO conversation_traces(conversation_id, trace_id)
+        SELECT DISTINCT c, trace_id FROM (
+            SELECT substring(body from '"gen_ai\\.conversation\\.id":"([^"\\\\]+)"') AS c, trace_id
+            FROM spans WHERE strpos(body, '"gen_ai.conversation.id":"') > 0) AS found
+        WHERE c IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    INSERT INTO conversations(conversation_id, gen)
+        SELECT DISTINCT conversation_id, 1 FROM conversation_traces;
+    INSERT INTO dirty_traces(trace_id, gen)
+        SELECT DISTINCT trace_id, 1 FROM conversation_traces
+        ON CONFLICT (trace_id) DO UPDATE SET gen = dirty_traces.gen + 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
-REQUIRED_TABLES = ("resources", "spans", "dirty_traces", "runs", "outcomes", "assessments", "evaluations")
+REQUIRED_TABLES = ("resources", "spans", "dirty_traces", "runs", "outcomes", "assessments", "evaluations",
+                   "conversation_traces", "conversations", "run_traces")

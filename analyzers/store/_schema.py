@@ -90,9 +90,47 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE dirty_traces ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
     """,
+    # 4: runs grouped by gen_ai.conversation.id across traces. conversation_traces indexes which traces
+    # name a conversation; conversations counts marks (gen) and the generation of the run last saved
+    # (assembled_gen), so an older assembly never replaces a newer one; run_traces points each trace of
+    # a conversation's run at it. Spans stored before carry their ids too: index them from the bodies'
+    # text (bodies may hold NaN, which SQLite's JSON functions refuse; an id with a JSON escape is
+    # skipped) and mark their traces dirty.
+    """
+    CREATE TABLE conversation_traces (
+        conversation_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, trace_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX conversation_traces_by_trace ON conversation_traces(trace_id, conversation_id);
+    CREATE TABLE conversations (
+        conversation_id TEXT PRIMARY KEY,
+        gen INTEGER NOT NULL,
+        assembled_gen INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE run_traces (
+        trace_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX run_traces_by_conversation ON run_traces(conversation_id);
+    ALTER TABLE runs ADD COLUMN conversation_id TEXT;
+    ALTER TABLE runs ADD COLUMN trace_ids TEXT;
+    CREATE UNIQUE INDEX runs_by_conversation ON runs(conversation_id) WHERE conversation_id IS NOT NULL;
+    INSERT OR IGNORE INTO conversation_traces(conversation_id, trace_id)
+        SELECT substr(rest, 1, instr(rest, '"') - 1), trace_id FROM (
+            SELECT substr(body, instr(body, '"gen_ai.conversation.id":"') + 26) AS rest, trace_id
+            FROM spans WHERE instr(body, '"gen_ai.conversation.id":"') > 0)
+        WHERE instr(rest, '"') > 1 AND instr(substr(rest, 1, instr(rest, '"') - 1), char(92)) = 0;
+    INSERT INTO conversations(conversation_id, gen)
+        SELECT DISTINCT conversation_id, 1 FROM conversation_traces WHERE true;
+    INSERT INTO dirty_traces(trace_id, gen)
+        SELECT DISTINCT trace_id, 1 FROM conversation_traces WHERE true
+        ON CONFLICT(trace_id) DO UPDATE SET gen = gen + 1;
+    """,
 )
 
 REQUIRED_TABLES = frozenset({"resources", "spans", "dirty_traces", "runs", "outcomes", "assessments",
-                             "evaluations"})
+                             "evaluations", "conversation_traces", "conversations", "run_traces"})
 
 SCHEMA_VERSION = len(MIGRATIONS)

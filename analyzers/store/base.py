@@ -8,8 +8,8 @@ A store has three parts, kept apart:
 - **storing**: ``write_spans``, ``write_evaluations``, ``set_outcome``, ``save_assessment``. Each returns
   only after its transaction is committed (the receiver acknowledges a request after that). Storing a
   span or an evaluation marks its trace *dirty*.
-- **assembly** (dirty traces → runs): ``dirty_traces``, ``trace_inputs``, ``save_runs``. The store holds
-  no assembly logic; ``analyzers.assembly.RunAssembler`` drives these three calls.
+- **assembly** (dirty traces → runs): ``dirty_traces``, ``trace_inputs``, ``conversation_inputs``,
+  ``save_runs``. The store holds no assembly logic; ``analyzers.assembly.RunAssembler`` drives them.
 - **reading**: everything else. A read never writes.
 
 Every method is safe to call from several threads, and several processes may share one store. Every
@@ -47,6 +47,32 @@ class TraceInputs:
     spans: list[SpanRecord]
     evaluations: list[EvaluationRecord] = field(default_factory=list)
     api_outcome: bool | None = None
+    #: When the API outcome was set (Unix ns): a conversation's run takes its traces' latest.
+    api_outcome_ns: int | None = None
+    #: The conversations the trace's spans name (``gen_ai.conversation.id``), sorted.
+    conversation_ids: tuple[str, ...] = ()
+    #: The conversation whose stored run lists this trace, if any.
+    grouped_in: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationInputs:
+    """Every trace that names one conversation, read in one snapshot; ``generation`` grows each time
+    one of them is marked dirty (or the conversation gains a trace)."""
+
+    conversation_id: str
+    generation: int
+    traces: dict[str, TraceInputs]
+
+
+@dataclass(frozen=True, slots=True)
+class AssembledConversation:
+    """The run of one conversation's agent-less traces (``None``: none of them is left), assembled
+    from its ``ConversationInputs`` of ``generation``."""
+
+    conversation_id: str
+    generation: int
+    run: Run | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +94,9 @@ class Store(Protocol):
     def write_spans(self, spans: Sequence[SpanRecord]) -> int:
         """Commit ``spans`` and mark their traces dirty, in one transaction; return how many were new.
 
+        The same transaction indexes each span's ``gen_ai.conversation.id`` (conversation → traces)
+        and advances the generation of every conversation the written traces are indexed under.
+
         A span already stored (same trace and span id, e.g. an exporter's retry) is kept as it was.
         Attribute values are stored as they came (NaN, infinities, maps that look like encoded values).
         A value the store cannot hold (an integer time over 2^63-1) raises ``SpanValueError`` before
@@ -82,7 +111,12 @@ class Store(Protocol):
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
         """Upsert a run's API outcome (it overrides span and evaluation outcomes) and apply it to the
-        stored run at once; ``False`` when the trace is unknown (no span of it is stored)."""
+        stored run at once; ``False`` when the trace is unknown (no span of it is stored).
+
+        The stored run is the one ``get_run(trace_id)`` returns: for a trace grouped into a
+        conversation's run, that run (the latest outcome set on any of its traces wins). A trace
+        indexed under a conversation is also marked dirty, so re-assembly keeps the outcome.
+        """
 
     def save_assessment(self, assessment: Assessment) -> None:
         """Upsert by (request id, agent name)."""
@@ -94,11 +128,23 @@ class Store(Protocol):
     def trace_inputs(self, trace_ids: Sequence[str]) -> dict[str, TraceInputs]:
         """The spans (by start time), evaluations and API outcome of each trace, read at once."""
 
-    def save_runs(self, assembled: Sequence[AssembledRun]) -> int:
+    def conversation_inputs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationInputs]:
+        """The inputs of every trace indexed under each conversation, with the conversation's
+        generation, in one snapshot; an unknown conversation is left out."""
+
+    def save_runs(self, assembled: Sequence[AssembledRun],
+                  conversations: Sequence[AssembledConversation] = ()) -> int:
         """For each result whose trace is still marked with the same generation: store its run (or
-        delete the run when ``run`` is ``None`` and not ``failed``) and clear the mark, in one transaction. A trace marked
-        again meanwhile (new spans, possibly on another replica) is left dirty and untouched. Return
-        how many runs were saved."""
+        delete the trace's own run when ``run`` is ``None`` and not ``failed``; a conversation's run
+        keyed by that trace stays) and clear the mark. A trace marked again meanwhile (new spans,
+        possibly on another replica) is left dirty and untouched.
+
+        For each conversation result newer than the one stored (its ``generation`` is higher than
+        that of the last saved): replace the conversation's run (``None``: delete it), delete the
+        one-trace runs of the traces it lists, and point those traces at it (``get_run``). An older
+        result, from a replica that read the conversation before another saved it, is dropped.
+
+        All in one transaction. Return how many runs were saved."""
 
     # --- reading ---------------------------------------------------------------------------------------
     def spans_for_trace(self, trace_id: str) -> list[SpanRecord]:
@@ -111,7 +157,8 @@ class Store(Protocol):
         """How many spans are stored."""
 
     def get_run(self, trace_id: str) -> Run | None:
-        """The assembled run of one trace (pending or complete), or ``None``."""
+        """The assembled run of one trace (pending or complete), or ``None``; for any trace of a
+        conversation's run, that run."""
 
     def list_runs(
         self,

@@ -38,9 +38,12 @@ from analyzers.errors import (
 )
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec, display_name
+from analyzers.store import _pg_conversations as conversation_sql
 from analyzers.store._pg_schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
 from analyzers.store.base import (
+    AssembledConversation,
     AssembledRun,
+    ConversationInputs,
     DirtyTrace,
     TraceInputs,
     check_span_values,
@@ -69,7 +72,7 @@ _SPAN_INSERT = (f"INSERT INTO spans ({_SPAN_COLUMNS}) SELECT {_SPAN_COLUMNS} FRO
                 " ORDER BY trace_id, span_id ON CONFLICT DO NOTHING")
 _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) SELECT t, 1 FROM unnest(%s::text[]) AS t"
                " ON CONFLICT (trace_id) DO UPDATE SET gen = dirty_traces.gen + 1")
-_RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES ({', '.join(['%s'] * len(_codec.RUN_COLUMNS.split(', ')))})"
                " ON CONFLICT (trace_id) DO UPDATE SET "
                + ", ".join(f"{c} = EXCLUDED.{c}" for c in _codec.RUN_COLUMNS.split(", ")[1:]))
 _ASSESSMENT_UPSERT = (
@@ -230,7 +233,9 @@ class PostgresStore:
                         copy.write_row((s.trace_id, s.span_id, s.parent_span_id, name, s.kind, s.start_time_unix_nano,
                                         s.end_time_unix_nano, s.status_code, message, rid, scope, version, body, now))
                 stored = cur.execute(_SPAN_INSERT).rowcount
-            conn.execute(_MARK_DIRTY, (sorted({s.trace_id for s in ordered}),))
+            traces = sorted({s.trace_id for s in ordered})
+            conn.execute(_MARK_DIRTY, (traces,))
+            conversation_sql.index(conn, ordered, traces)
             return stored
 
         stored = int(self._transaction("write spans", work))
@@ -255,7 +260,9 @@ class PostgresStore:
                     cur.execute(f"INSERT INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) VALUES "
                                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)
                     stored += cur.rowcount
-            conn.execute(_MARK_DIRTY, (sorted({r.trace_id for r in records}),))
+            traces = sorted({r.trace_id for r in records})
+            conn.execute(_MARK_DIRTY, (traces,))
+            conversation_sql.mark(conn, traces)
             return stored
 
         return int(self._transaction("write evaluations", work))
@@ -269,8 +276,11 @@ class PostgresStore:
                          " ON CONFLICT (trace_id) DO UPDATE SET success = EXCLUDED.success,"
                          " submission = EXCLUDED.submission, set_ns = EXCLUDED.set_ns",
                          (trace_id, int(success), submission, time.time_ns()))
-            conn.execute("UPDATE runs SET outcome = %s, outcome_source = 'api' WHERE trace_id = %s",
-                         (int(success), trace_id))
+            conn.execute("UPDATE runs SET outcome = %s, outcome_source = 'api' WHERE trace_id = "
+                         + conversation_sql.RUN_OF_TRACE, (int(success), trace_id, trace_id))
+            if conversation_sql.indexed(conn, trace_id):  # re-assembly must read it with the others'
+                conn.execute(_MARK_DIRTY, ([trace_id],))
+                conversation_sql.mark(conn, [trace_id])
             return True
 
         return bool(self._transaction("set an outcome", work))
@@ -296,15 +306,33 @@ class PostgresStore:
         ids = sorted(set(trace_ids))
         with self._connection("read traces") as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            spans = self._load_spans(conn, ids)
-            evaluations = self._load_evaluations(conn, ids)
-            outcomes = dict(conn.execute("SELECT trace_id, success FROM outcomes WHERE trace_id = ANY(%s)", (ids,)))
-        return {t: TraceInputs(spans.get(t, []), evaluations.get(t, []),
-                               None if t not in outcomes else bool(outcomes[t])) for t in ids}
+            return self._trace_inputs(conn, ids)
 
-    def save_runs(self, assembled: Sequence[AssembledRun]) -> int:
+    def _trace_inputs(self, conn: psycopg.Connection[Any], ids: list[str]) -> dict[str, TraceInputs]:
+        spans = self._load_spans(conn, ids)
+        evaluations = self._load_evaluations(conn, ids)
+        outcomes: dict[str, tuple[bool, int]] = {t: (bool(ok), int(at)) for t, ok, at in conn.execute(
+            "SELECT trace_id, success, set_ns FROM outcomes WHERE trace_id = ANY(%s)", (ids,))}
+        named, listed = conversation_sql.grouping(conn, ids)
+        return {t: TraceInputs(spans.get(t, []), evaluations.get(t, []),
+                               outcomes[t][0] if t in outcomes else None, outcomes[t][1] if t in outcomes else None,
+                               named.get(t, ()), listed.get(t)) for t in ids}
+
+    def conversation_inputs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationInputs]:
+        """See ``Store.conversation_inputs``: one snapshot for all of them."""
+        ids = sorted(set(conversation_ids))
+        with self._connection("read conversations") as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            known = conversation_sql.members(conn, ids)
+            inputs = self._trace_inputs(conn, sorted({t for _, traces in known.values() for t in traces}))
+        return {cid: ConversationInputs(cid, gen, {t: inputs[t] for t in traces})
+                for cid, (gen, traces) in sorted(known.items())}
+
+    def save_runs(self, assembled: Sequence[AssembledRun],
+                  conversations: Sequence[AssembledConversation] = ()) -> int:
         """See ``Store.save_runs``."""
         items = sorted(assembled, key=lambda a: a.trace.trace_id)
+        grouped = sorted(conversations, key=lambda c: c.conversation_id)
 
         def work(conn: psycopg.Connection[Any]) -> int:
             saved = 0
@@ -316,9 +344,9 @@ class PostgresStore:
                 if item.run is not None:
                     conn.execute(_RUN_UPSERT, _codec.run_row(item.run))
                 elif not item.failed:
-                    conn.execute("DELETE FROM runs WHERE trace_id = %s", (trace.trace_id,))
+                    conn.execute("DELETE FROM runs WHERE trace_id = %s AND conversation_id IS NULL", (trace.trace_id,))
                 saved += 1
-            return saved
+            return saved + sum(conversation_sql.save(conn, g, _RUN_UPSERT) for g in grouped)
 
         return int(self._transaction("save assembled runs", work))
 
@@ -373,7 +401,8 @@ class PostgresStore:
 
     def get_run(self, trace_id: str) -> Run | None:
         with self._connection("read a run") as conn:
-            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = %s", (trace_id,)).fetchone()
+            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {conversation_sql.RUN_OF_TRACE}",
+                               (trace_id, trace_id)).fetchone()
         return None if row is None else _codec.run_from_row(row)
 
     def list_runs(

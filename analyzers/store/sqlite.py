@@ -35,9 +35,12 @@ from analyzers.errors import (
 )
 from analyzers.model import Assessment, EvaluationRecord, Run, SpanRecord
 from analyzers.store import _codec
+from analyzers.store import _sqlite_conversations as conversation_sql
 from analyzers.store._schema import MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION
 from analyzers.store.base import (
+    AssembledConversation,
     AssembledRun,
+    ConversationInputs,
     DirtyTrace,
     TraceInputs,
     check_span_values,
@@ -61,7 +64,7 @@ _SPAN_INSERT = (
 _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) VALUES (?, 1)"
                " ON CONFLICT(trace_id) DO UPDATE SET gen = gen + 1")
 _RUN_UPSERT = (f"INSERT OR REPLACE INTO runs({_codec.RUN_COLUMNS}) VALUES "
-               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               f"({', '.join('?' * len(_codec.RUN_COLUMNS.split(', ')))})")
 _EVALUATION_INSERT = (f"INSERT OR IGNORE INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -261,7 +264,9 @@ class SqliteStore:
             before = conn.total_changes
             conn.executemany(_SPAN_INSERT, rows)
             stored = conn.total_changes - before
-            conn.executemany(_MARK_DIRTY, [(t,) for t in sorted({s.trace_id for s in spans})])
+            traces = sorted({s.trace_id for s in spans})
+            conn.executemany(_MARK_DIRTY, [(t,) for t in traces])
+            conversation_sql.index(conn, spans, traces)
         return stored
 
     def write_evaluations(self, records: Sequence[EvaluationRecord]) -> int:
@@ -274,7 +279,9 @@ class SqliteStore:
             before = conn.total_changes
             conn.executemany(_EVALUATION_INSERT, rows)
             stored = conn.total_changes - before
-            conn.executemany(_MARK_DIRTY, [(t,) for t in sorted({r.trace_id for r in records})])
+            traces = sorted({r.trace_id for r in records})
+            conn.executemany(_MARK_DIRTY, [(t,) for t in traces])
+            conversation_sql.mark(conn, traces)
         return stored
 
     def set_outcome(self, trace_id: str, success: bool, submission: str | None = None) -> bool:
@@ -284,8 +291,11 @@ class SqliteStore:
             if known is not None:
                 conn.execute("INSERT OR REPLACE INTO outcomes(trace_id, success, submission, set_ns)"
                              " VALUES (?, ?, ?, ?)", (trace_id, int(success), submission, time.time_ns()))
-                conn.execute("UPDATE runs SET outcome = ?, outcome_source = 'api' WHERE trace_id = ?",
-                             (int(success), trace_id))
+                conn.execute("UPDATE runs SET outcome = ?, outcome_source = 'api' WHERE trace_id = "
+                             + conversation_sql.RUN_OF_TRACE, (int(success), trace_id, trace_id))
+                if conversation_sql.indexed(conn, trace_id):  # re-assembly must read it with the others'
+                    conn.execute(_MARK_DIRTY, (trace_id,))
+                    conversation_sql.mark(conn, [trace_id])
         return known is not None
 
     def save_assessment(self, assessment: Assessment) -> None:
@@ -313,15 +323,33 @@ class SqliteStore:
             conn.execute("BEGIN")  # one snapshot for all of them
             try:
                 for trace_id in trace_ids:
-                    row = conn.execute("SELECT success FROM outcomes WHERE trace_id = ?", (trace_id,)).fetchone()
-                    found[trace_id] = TraceInputs(self._load_spans(conn, trace_id),
-                                                  self._load_evaluations(conn, trace_id),
-                                                  None if row is None else bool(row[0]))
+                    found[trace_id] = self._trace_inputs(conn, trace_id)
             finally:
                 conn.execute("ROLLBACK")
         return found
 
-    def save_runs(self, assembled: Sequence[AssembledRun]) -> int:
+    def _trace_inputs(self, conn: sqlite3.Connection, trace_id: str) -> TraceInputs:
+        row = conn.execute("SELECT success, set_ns FROM outcomes WHERE trace_id = ?", (trace_id,)).fetchone()
+        return TraceInputs(self._load_spans(conn, trace_id), self._load_evaluations(conn, trace_id),
+                           None if row is None else bool(row[0]), None if row is None else int(row[1]),
+                           *conversation_sql.grouping(conn, trace_id))
+
+    def conversation_inputs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationInputs]:
+        """See ``Store.conversation_inputs``."""
+        found: dict[str, ConversationInputs] = {}
+        with self._reading("read conversations") as conn:
+            conn.execute("BEGIN")  # one snapshot for all of them
+            try:
+                for cid in sorted(set(conversation_ids)):
+                    if (known := conversation_sql.members(conn, cid)) is not None:
+                        found[cid] = ConversationInputs(cid, known[0], {t: self._trace_inputs(conn, t)
+                                                                        for t in known[1]})
+            finally:
+                conn.execute("ROLLBACK")
+        return found
+
+    def save_runs(self, assembled: Sequence[AssembledRun],
+                  conversations: Sequence[AssembledConversation] = ()) -> int:
         """See ``Store.save_runs``."""
         saved = 0
         with self._transaction("save assembled runs") as conn:
@@ -333,10 +361,13 @@ class SqliteStore:
                     continue  # marked again since it was read: the next pass assembles it
                 if item.run is None:
                     if not item.failed:
-                        conn.execute("DELETE FROM runs WHERE trace_id = ?", (trace.trace_id,))
+                        conn.execute("DELETE FROM runs WHERE trace_id = ? AND conversation_id IS NULL",
+                                     (trace.trace_id,))
                 else:
                     conn.execute(_RUN_UPSERT, _codec.run_row(item.run))
                 saved += 1
+            for grouped in sorted(conversations, key=lambda g: g.conversation_id):
+                saved += conversation_sql.save(conn, grouped, _RUN_UPSERT)
         return saved
 
     def import_runs(self, runs: Iterable[Run], *, batch: int = 10_000) -> int:
@@ -385,8 +416,8 @@ class SqliteStore:
 
     def get_run(self, trace_id: str) -> Run | None:
         with self._reading() as conn:
-            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = ?",
-                               (trace_id,)).fetchone()
+            row = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE trace_id = {conversation_sql.RUN_OF_TRACE}",
+                               (trace_id, trace_id)).fetchone()
         return None if row is None else _codec.run_from_row(row)
 
     def list_runs(

@@ -10,7 +10,13 @@ import json
 
 import pytest
 
-from analyzers.conventions import OutcomeRule, assemble_run, configured_rule
+from analyzers.conventions import (
+    OutcomeRule,
+    assemble_conversation,
+    assemble_run,
+    configured_rule,
+    conversation_of,
+)
 from analyzers.model import SpanEvent, SpanRecord
 from otel_meta import semconv as sc
 
@@ -155,6 +161,38 @@ def test_a_trace_of_lone_llm_calls_is_no_run():
     with_tool = assemble_run([span(1, "chat m", None, chat),
                               span(2, "execute_tool t", None, {OP: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "t"})])
     assert with_tool is not None and with_tool.agent == "svc"
+
+
+def test_which_traces_join_their_conversation():
+    chat = {OP: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: "m", sc.GEN_AI_CONVERSATION_ID: "conv-1"}
+    assert conversation_of([span(1, "chat m", None, chat)]) == "conv-1"  # openai-v2 alone
+    assert conversation_of([span(2, "chat m", 1, chat)]) is None  # its root (maybe an agent) has not arrived
+    assert conversation_of([span(1, "POST /chat", None, {}), span(2, "chat m", 1, chat)]) == "conv-1"
+    agent = span(1, "invoke_agent a", None, {**chat, OP: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "a"})
+    assert conversation_of([agent, span(2, "chat m", 1, chat)]) is None  # a run of its own
+    chain = span(1, "RunnableSequence", None, {OI: "CHAIN"})
+    assert conversation_of([chain, span(2, "chat m", 1, chat)]) is None
+    assert conversation_of([span(1, "chat m", None, {OP: sc.OP_CHAT})]) is None
+    later = span(3, "chat m", None, {**chat, sc.GEN_AI_CONVERSATION_ID: "conv-2"})
+    assert conversation_of([later, span(1, "chat m", None, chat)]) == "conv-1"  # its earliest span's
+
+
+def test_a_conversations_run_takes_the_latest_outcome_label_and_no_agent_failure():
+    def call(trace: str, i: int, **attrs: object) -> SpanRecord:
+        return SpanRecord(trace, f"{i:016x}", None, "chat m", 3, i * 1000, i * 1000 + 500,
+                          {OP: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: "m", **attrs},
+                          resource_attributes={sc.SERVICE_NAME: "svc"})
+    first = [call("b" * 32, 1, **{sc.OTEL_META_OUTCOME: sc.OUTCOME_FAILURE, sc.OTEL_META_PROMPT_VERSION: "1.0.0"})]
+    second = [call("a" * 32, 5, **{sc.OTEL_META_OUTCOME: sc.OUTCOME_SUCCESS})]
+    failed = [call("c" * 32, 9, **{sc.ERROR_TYPE: "BadRequestError"})]
+    run = assemble_conversation("conv", [failed, second, first])
+    assert (run.trace_id, run.trace_ids) == ("b" * 32, ("b" * 32, "a" * 32, "c" * 32))
+    assert (run.outcome, run.outcome_source, run.prompt_version, run.agent) == (True, "span", "1.0.0", "svc")
+    assert [s.ok for s in run.steps] == [True, True, False] and run.complete
+    alone = assemble_conversation("conv", [failed])
+    assert (alone.outcome, alone.outcome_source) == (None, None)  # a failed call is not a failed task
+    assert assemble_conversation("conv", [failed], api_outcome=True).outcome_source == "api"
+    assert assemble_conversation("conv", [[]]) is None
 
 
 def test_outcome_rule_parses_and_says_what_is_wrong():

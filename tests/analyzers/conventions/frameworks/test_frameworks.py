@@ -44,6 +44,10 @@ class Case:
     raised_pending: str | None = None
     #: No span groups a task's calls: each LLM call is a trace of its own and no run (docs/ingest.md).
     no_runs: bool = False
+    #: No agent span, but each task's calls carry its ``gen_ai.conversation.id``: one run per task, of
+    #: all its traces, with its LLM steps only (the tools ran untraced), named after the service and
+    #: with no outcome (docs/conventions.md).
+    conversations: bool = False
 
     @property
     def id(self) -> str:
@@ -67,6 +71,7 @@ CASES = (
     Case("crewai", "crewai_agent.py", "openinference+openai"),
     Case("adk", "adk_agent.py", "native"),
     Case("main", "openai_v2_alone.py", "openai-v2", no_runs=True),
+    Case("main", "openai_v2_alone.py", "openai-v2+conversation", agent="openai-v2-client", conversations=True),
 )
 
 
@@ -98,6 +103,9 @@ def mismatches(case: Case, store: SqliteStore, truth: list[dict], model: Scripte
             if runs or not stored or len(t["traces"]) != model.requests[t["key"]]:
                 problems.append(f"{t['key']}: {len(runs)} runs from {len(t['traces'])} traces of lone calls")
             continue
+        if case.conversations:
+            problems += conversation_mismatches(case, t, runs, model)
+            continue
         if len(runs) != 1:
             problems.append(f"{t['key']}: {len(runs)} runs ({[r.agent for r in runs]}) for one agent run")
             continue
@@ -124,6 +132,29 @@ def mismatches(case: Case, store: SqliteStore, truth: list[dict], model: Scripte
     return problems
 
 
+def conversation_mismatches(case: Case, t: dict, runs: list[Run], model: ScriptedModel) -> list[str]:
+    """How the run of one task's conversation differs from what ran: every trace of the task must
+    resolve to one run that lists exactly those traces, in order, with one LLM step per request (the
+    last one failed when the model refused it) and nothing the spans cannot say: no tool step, no
+    outcome."""
+    key, plan = t["key"], t["plan"]
+    if len(t["traces"]) != model.requests[key] or any(r != runs[0] for r in runs) or len(runs) != len(t["traces"]):
+        return [f"{key}: {len(t['traces'])} traces resolve to {len({r.trace_id for r in runs})} runs"]
+    run = runs[0]
+    llm_ok = [s.ok for s in run.steps if s.kind == "llm"]
+    want_ok = [True] * model.requests[key]
+    if plan in plans.ERROR_PLANS:
+        want_ok[-1] = False
+    problems = []
+    for what, got, want in (("conversation", run.conversation_id, f"travel-{key}"),
+                            ("traces", run.trace_ids, tuple(t["traces"])), ("agent", run.agent, case.agent),
+                            ("llm steps", llm_ok, want_ok), ("other steps", [s for s in run.steps if s.kind != "llm"], []),
+                            ("outcome", run.outcome, None), ("complete", run.complete, True)):
+        if got != want:
+            problems.append(f"{key}: {what} {got!r}, want {want!r}")
+    return problems
+
+
 @pytest.mark.slow
 # make test-deps builds the venvs first; without it the test builds its own (CrewAI's takes minutes).
 @pytest.mark.timeout(1200)
@@ -134,3 +165,5 @@ def test_framework_runs_match_what_ran(case: Case, analyzer):
     assert model.untagged == 0
     assert sum(1 for t in truth if t["raised"]) >= 3  # the scripted failures reached the agent
     assert mismatches(case, store, truth, model) == []
+    if case.conversations:
+        assert store.count_runs() == len(plans.runs())

@@ -1,8 +1,13 @@
 """The travel agent as a hand-written loop over the openai client, traced by openai-v2 alone.
 
-    python openai_v2_alone.py openai-v2 OTLP_URL OPENAI_URL
+    python openai_v2_alone.py openai-v2[+conversation] OTLP_URL OPENAI_URL
 No agent or tool span: each model call is a root span of its own trace, and the tools run untraced.
 Runs in the main venv (opentelemetry-instrumentation-openai-v2 is a dev dependency).
+
+openai-v2 (2.4b0) sets no ``gen_ai.conversation.id`` on its chat spans; with ``+conversation`` each run
+puts one in the W3C baggage and a span processor copies it onto every span started in that context,
+as ``opentelemetry-processor-baggage``'s ``BaggageSpanProcessor`` does (not a dependency here, so the
+few lines it takes are below).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import otlp
 import plans
+from opentelemetry import baggage, context
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 FUNCTIONS = {f.__name__: f for f in plans.TOOL_FUNCTIONS}
 TOOLS = [{"type": "function", "function": {"name": name, "description": f.__doc__.splitlines()[0],
@@ -22,16 +30,46 @@ TOOLS = [{"type": "function", "function": {"name": name, "description": f.__doc_
          for name, f in FUNCTIONS.items()]
 
 
+CONVERSATION_ID = "gen_ai.conversation.id"
+
+
+class ConversationFromBaggage(SpanProcessor):
+    """Copies the baggage entry ``gen_ai.conversation.id`` onto each span as it starts."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        value = baggage.get_baggage(CONVERSATION_ID, parent_context)
+        if isinstance(value, str) and value:
+            span.set_attribute(CONVERSATION_ID, value)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return
+
+
+def conversation_id(plan: int, run: int) -> str:
+    return f"travel-{plan:02d}-{run}"
+
+
 def main(instrumentation: str, otlp_url: str, openai_url: str) -> None:
-    if instrumentation != "openai-v2":
+    if instrumentation not in ("openai-v2", "openai-v2+conversation"):
         raise SystemExit(f"unknown instrumentation {instrumentation}")
     tracer_provider, roots = otlp.provider(otlp_url, "openai-v2-client")
+    if instrumentation.endswith("+conversation"):
+        tracer_provider.add_span_processor(ConversationFromBaggage())
     import openai
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
     OpenAIInstrumentor().instrument(tracer_provider=tracer_provider)
     client = openai.OpenAI(base_url=openai_url, api_key="test", max_retries=0)
 
     def run_one(plan: int, run: int) -> None:
+        if not instrumentation.endswith("+conversation"):
+            return loop(plan, run)
+        token = context.attach(baggage.set_baggage(CONVERSATION_ID, conversation_id(plan, run)))
+        try:
+            return loop(plan, run)
+        finally:
+            context.detach(token)
+
+    def loop(plan: int, run: int) -> None:
         messages: list = [{"role": "user", "content": plans.prompt(plan, run)}]
         for _ in range(6):
             message = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
