@@ -102,7 +102,7 @@ class Replica:
         self.log.close()
 
 
-def test_two_replicas_one_killed_under_load_agree_on_everything(postgres_url, tmp_path, capsys):
+def test_two_replicas_one_killed_under_load_agree_on_everything(postgres_url, tmp_path, capsys, monkeypatch):
     spans = recorded_spans()
     by_trace: dict[int, list[ReadableSpan]] = defaultdict(list)
     for s in spans:
@@ -158,13 +158,17 @@ def test_two_replicas_one_killed_under_load_agree_on_everything(postgres_url, tm
     finally:
         for replica in replicas:
             replica.stop()
-    assert learn_report(postgres_url, tmp_path / "r1", capsys) == learn_report(postgres_url, tmp_path / "r2", capsys)
+    first = learn_report(postgres_url, tmp_path / "r1", capsys, monkeypatch)
+    assert first == learn_report(postgres_url, tmp_path / "r2", capsys, monkeypatch)
 
 
-def learn_report(db: str, repo: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
-    """What ``otel-meta learn`` applies for the agent, from a fresh prompts repo."""
+def learn_report(db: str, repo: Path, capsys: pytest.CaptureFixture[str],
+                 monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """What ``otel-meta learn`` applies for the agent, from a fresh prompts repo (and its own state file,
+    not the default ``<dbname>.state.json`` in the working directory)."""
     from tests.support.cli import cli
 
+    monkeypatch.setenv("META_AGENT_STATE_FILE", str(repo.with_suffix(".state.json")))
     base = repo.with_suffix(".txt")
     base.write_text("You are an SRE agent.\n")
     assert cli(capsys, "prompts", "init", str(repo))[0] == 0
