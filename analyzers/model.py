@@ -148,6 +148,12 @@ class Run:
     ``outcome`` is ``True`` (success), ``False`` (failure) or ``None`` (unknown yet), and
     ``outcome_source`` says where it came from (``OutcomeSource``; ``None`` while unknown). ``complete``
     is ``False`` while the trace's root span has not arrived (a pending run).
+
+    ``problem_id`` is the task (``otel_meta.problem.id``); ``task_key`` is the fallback grouping when
+    problem ids are absent or never repeat, and ``task_key_source`` where it came from:
+    ``problem_context`` (a digest of the ``otel_meta.app.*`` attributes) or ``first_message`` (a digest
+    of the first captured user message); both ``None`` when the spans offer neither
+    (``analyzers.conventions._task_key``).
     """
 
     trace_id: str
@@ -162,6 +168,8 @@ class Run:
     request_id: str | None = None
     complete: bool = True
     outcome_source: OutcomeSource | None = None
+    task_key: str | None = None
+    task_key_source: str | None = None
 
     @property
     def started_at(self) -> str:
@@ -207,7 +215,9 @@ class Pattern:
 
     ``effect`` is the difference in success rate the pattern makes (with minus without; within tasks
     when ``scope`` is ``"within_task"``, pooled across tasks when ``"pooled"``), ``effect_low`` and
-    ``effect_high`` its 90% interval, ``tasks`` the number of tasks the within-task comparison used;
+    ``effect_high`` its 90% interval, ``tasks`` the number of tasks the within-task comparison used and
+    ``task_grouping`` what told the tasks apart (``problem_id``, ``problem_context``, ``first_message``;
+    empty when pooled);
     ``None``/empty for a latency hot spot. ``task_confounded``: the pooled effect is not supported within
     tasks. ``withheld``: why no guideline may be written from the pattern (empty: one may).
     """
@@ -232,6 +242,7 @@ class Pattern:
     effect_high: float | None = None
     scope: str = ""
     tasks: int = 0
+    task_grouping: str = ""
     task_confounded: bool = False
     withheld: str = ""
 
@@ -261,6 +272,7 @@ class Pattern:
             else [round(self.effect_low, 4), round(self.effect_high, 4)],
             "scope": self.scope,
             "tasks": self.tasks,
+            "task_grouping": self.task_grouping,
             "task_confounded": self.task_confounded,
             "withheld": self.withheld,
             "evidence": list(self.evidence),

@@ -24,7 +24,7 @@ from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
 from analyzers.mining._matching import PatternRule
 from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
 from analyzers.mining._stats import holm_adjust, type_weights
-from analyzers.mining._tasks import task_strata
+from analyzers.mining._tasks import task_grouping
 from analyzers.mining._templates import describe
 from analyzers.mining._testing import Candidate, MiningData
 from analyzers.model import Pattern, Run
@@ -81,7 +81,9 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
     verdict), ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
 
     Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
-    ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``featurizer_``,
+    ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``task_grouping_``
+    (what told the tasks apart: ``problem_id``, ``problem_context``, ``first_message``; ``""`` when
+    pooled, ``analyzers.mining._tasks``), ``featurizer_``,
     ``clusterer_``, ``labels_``, and ``rules_`` (pattern id to its ``PatternRule``, which tells whether
     another run shows the pattern).
     """
@@ -128,7 +130,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.clusterer_ = RunClusterer(self.n_clusters, random_state=self.random_state).fit(ngrams)
         self.labels_ = self.clusterer_.labels_
         tool_runs = binary_matrix(enc.step_run(), enc.step_tool.astype(np.int64), n, len(enc.tools))
-        strata, self.grouped_ = task_strata(enc)
+        strata, self.task_grouping_ = task_grouping(enc)
+        self.grouped_ = bool(self.task_grouping_)
         data = MiningData(
             enc=enc,
             ngrams=ngrams.tocsc(),
@@ -199,7 +202,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         patterns = []
         self.rules_ = {pid: PatternRule(c.qualifier, c.tools, dict(c.figures)) for pid, (_, c) in kept.items()}
         for pid, (conf, c) in kept.items():
-            description, recommendations = describe(c)
+            description, recommendations = describe(c, self.task_grouping_)
             patterns.append(
                 Pattern(
                     id=pid,
@@ -222,6 +225,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                     effect_high=c.effect_high,
                     scope=c.scope if c.effect is not None else "",
                     tasks=c.tasks,
+                    task_grouping=self.task_grouping_ if c.scope == "within_task" else "",
                     task_confounded=verdicts[id(c)][0],
                     withheld=verdicts[id(c)][1],
                 )

@@ -154,7 +154,7 @@ def steps_from_text(text: str) -> tuple[Step, ...]:
 
 RUN_COLUMNS = (
     "trace_id, agent, outcome, started_ns, duration_ms, steps, prompt_version, prompt_commit, "
-    "problem_id, request_id, complete, outcome_source"
+    "problem_id, request_id, complete, outcome_source, task_key, task_key_source"
 )
 
 
@@ -162,12 +162,12 @@ def run_row(run: Run) -> tuple[Any, ...]:
     outcome = None if run.outcome is None else int(run.outcome)
     return (run.trace_id, run.agent, outcome, run.started_at_unix_nano, run.duration_ms,
             steps_text(run.steps), run.prompt_version, run.prompt_commit, run.problem_id,
-            run.request_id, int(run.complete), run.outcome_source)
+            run.request_id, int(run.complete), run.outcome_source, run.task_key, run.task_key_source)
 
 
 def run_from_row(row: Sequence[Any]) -> Run:
     (trace_id, agent, outcome, started, duration, steps, prompt_version, prompt_commit,
-     problem_id, request_id, complete, outcome_source) = row
+     problem_id, request_id, complete, outcome_source, task_key, task_key_source) = row
     return Run(
         trace_id=trace_id,
         agent=agent,
@@ -181,6 +181,8 @@ def run_from_row(row: Sequence[Any]) -> Run:
         request_id=request_id,
         complete=bool(complete),
         outcome_source=outcome_source,
+        task_key=task_key,
+        task_key_source=task_key_source,
     )
 
 

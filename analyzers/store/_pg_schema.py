@@ -84,6 +84,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE runs ADD COLUMN outcome_source TEXT;
     """,
+    # 3: the fallback task key of a run (problem context or first user message digest) and its source.
+    """
+    ALTER TABLE runs ADD COLUMN task_key TEXT;
+    ALTER TABLE runs ADD COLUMN task_key_source TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

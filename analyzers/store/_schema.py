@@ -90,6 +90,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE dirty_traces ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
     """,
+    # 4: the fallback task key of a run (problem context or first user message digest) and its source.
+    """
+    ALTER TABLE runs ADD COLUMN task_key TEXT;
+    ALTER TABLE runs ADD COLUMN task_key_source TEXT;
+    """,
 )
 
 REQUIRED_TABLES = frozenset({"resources", "spans", "dirty_traces", "runs", "outcomes", "assessments",

@@ -69,7 +69,7 @@ _SPAN_INSERT = (f"INSERT INTO spans ({_SPAN_COLUMNS}) SELECT {_SPAN_COLUMNS} FRO
                 " ORDER BY trace_id, span_id ON CONFLICT DO NOTHING")
 _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) SELECT t, 1 FROM unnest(%s::text[]) AS t"
                " ON CONFLICT (trace_id) DO UPDATE SET gen = dirty_traces.gen + 1")
-_RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_RUN_UPSERT = (f"INSERT INTO runs({_codec.RUN_COLUMNS}) VALUES ({', '.join(['%s'] * len(_codec.RUN_COLUMNS.split(', ')))})"
                " ON CONFLICT (trace_id) DO UPDATE SET "
                + ", ".join(f"{c} = EXCLUDED.{c}" for c in _codec.RUN_COLUMNS.split(", ")[1:]))
 _ASSESSMENT_UPSERT = (

@@ -61,7 +61,7 @@ _SPAN_INSERT = (
 _MARK_DIRTY = ("INSERT INTO dirty_traces(trace_id, gen) VALUES (?, 1)"
                " ON CONFLICT(trace_id) DO UPDATE SET gen = gen + 1")
 _RUN_UPSERT = (f"INSERT OR REPLACE INTO runs({_codec.RUN_COLUMNS}) VALUES "
-               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               f"({', '.join('?' * len(_codec.RUN_COLUMNS.split(', ')))})")
 _EVALUATION_INSERT = (f"INSERT OR IGNORE INTO evaluations({_codec.EVALUATION_COLUMNS}, received_ns) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 

@@ -115,3 +115,27 @@ def test_findings_group_what_is_one_finding(miner: PatternMiner) -> None:
     assert {p.kind for p in pair.patterns} >= {"precondition"}
     ranks = [(f.lead.task_confounded, -round(f.lead.confidence, 2)) for f in findings]
     assert ranks == sorted(ranks)
+
+
+def test_fallback_task_key_groups_when_problem_ids_never_repeat() -> None:
+    import dataclasses
+
+    from analyzers.guidelines.templates import applied_note
+
+    def rekeyed(source: str | None) -> list[Run]:
+        return [dataclasses.replace(r, problem_id=f"incident-{i}", task_key=None if source is None else r.problem_id,
+                                    task_key_source=source) for i, r in enumerate(task_runs(500, 4))]
+
+    for source, words in (("problem_context", "the problem context"), ("first_message", "the first user message")):
+        m = PatternMiner(random_state=0).fit(rekeyed(source))
+        assert m.grouped_ and m.task_grouping_ == source
+        pre = next(p for p in m.patterns_ if p.kind == "precondition" and p.confidence >= 0.7)
+        assert pre.scope == "within_task" and pre.task_grouping == source
+        assert f"told apart by {words}" in pre.description
+        assert applied_note(pre) == f"applied; effect within {pre.tasks} tasks grouped by {source}"
+    pooled = PatternMiner(random_state=0).fit(rekeyed(None))
+    assert not pooled.grouped_ and pooled.task_grouping_ == ""
+    assert all(p.scope in ("pooled", "") and p.task_grouping == "" for p in pooled.patterns_)
+    some = next(p for p in pooled.patterns_ if p.scope == "pooled")
+    assert "Pooled across tasks" in some.description and "pooled across tasks" in applied_note(some)
+    assert task_strata(encode_runs(rekeyed(None)))[1] is False
