@@ -78,7 +78,10 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
     one agent), ``ngram_range``, ``n_clusters``, ``min_support`` (an absolute floor of runs),
     ``min_support_fraction`` (of the runs), ``min_effect`` (the floor the effect interval must clear for
     a guideline), ``level`` (the confidence at which a pattern counts as found, for the task-confounding
-    verdict), ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
+    verdict), ``guideline_level`` (the family-wise confidence a guideline's claim, "the effect exceeds
+    ``min_effect``", must reach; 0.95: at most a 5% chance that any of an agent's guidelines claims an
+    effect it does not have), ``min_confidence`` (patterns below it are left out of ``patterns_``),
+    ``max_evidence``.
 
     Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
     ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``task_grouping_``
@@ -99,6 +102,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         min_support_fraction: float = 0.01,
         min_effect: float = 0.03,
         level: float = 0.7,
+        guideline_level: float = 0.95,
         min_confidence: float = 0.0,
         max_evidence: int = 10,
     ) -> None:
@@ -110,6 +114,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.min_support_fraction = min_support_fraction
         self.min_effect = min_effect
         self.level = level
+        self.guideline_level = guideline_level
         self.min_confidence = min_confidence
         self.max_evidence = max_evidence
 
@@ -164,7 +169,9 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         confidence = 1.0 - holm_adjust(p_values, weights)
         pooled = np.asarray([c.p_value if c.pooled_p is None else c.pooled_p for c in candidates], dtype=np.float64)
         pooled_confidence = 1.0 - holm_adjust(pooled, weights) if self.grouped_ else confidence
-        self.patterns_ = self._patterns(agent, enc, candidates, confidence, pooled_confidence)
+        floors = np.asarray([c.floor_p(self.min_effect) for c in candidates], dtype=np.float64)
+        floor_confidence = 1.0 - holm_adjust(floors, weights)
+        self.patterns_ = self._patterns(agent, enc, candidates, confidence, pooled_confidence, floor_confidence)
         logger.info(
             "mined %d runs of %r: %d tests, %d patterns", n, agent, self.n_tests_, len(self.patterns_)
         )
@@ -177,12 +184,16 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         candidates: list[Candidate],
         confidence: np.ndarray,
         pooled_confidence: np.ndarray,
+        floor_confidence: np.ndarray,
     ) -> list[Pattern]:
         best: dict[str, tuple[float, Candidate]] = {}
         verdicts: dict[int, tuple[bool, str]] = {}
-        for c, conf, pooled in zip(candidates, confidence.tolist(), pooled_confidence.tolist()):
+        for c, conf, pooled, floor in zip(
+            candidates, confidence.tolist(), pooled_confidence.tolist(), floor_confidence.tolist()
+        ):
             confounded, reason = withheld(
-                c, conf, pooled, grouped=self.grouped_, level=self.level, min_effect=self.min_effect
+                c, conf, pooled, grouped=self.grouped_, level=self.level, min_effect=self.min_effect,
+                floor_confidence=floor, guideline_level=max(self.level, self.guideline_level),
             )
             shown = max(conf, pooled) if confounded else conf
             if shown <= 0.0 or shown < self.min_confidence or not _observed_in_direction(c):
