@@ -62,7 +62,7 @@ def withheld(
     if floor_confidence < guideline_level:
         return False, (
             f"an effect beyond the floor of {100 * min_effect:.0f} points is not family-wise significant "
-            f"(confidence {floor_confidence:.2f} < {guideline_level:.2f})"
+            f"(floor confidence {floor_confidence:.2f} < {guideline_level:.2f})"
         )
     share = c.figures.get("success_share", 0.0)
     if c.qualifier == "outcome_drop" and share >= NEEDED_SHARE:

@@ -86,7 +86,7 @@ def _describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
     if kind == "precondition":
         before, tool = safe_name(c.tools[0]), safe_name(c.tools[1])
         return (
-            _rates(c, f"Calls of {tool} made after a call of {before}", f"its calls made without it") + ".",
+            _rates(c, f"Calls of {tool} made after a call of {before}", "its calls made without it") + ".",
             (f"Call {before} before {tool}.",),
         )
     if kind == "recovery":

@@ -42,7 +42,7 @@ def _record(request_id: str, problem: otel_meta.ProblemContext | None) -> None:
 
 def test_problem_context_is_the_fallback_key(any_store: Store, recorded: TracerProvider) -> None:
     otel_meta.instrument(tracer_provider=recorded)
-    hotel = dict(app_name="hotel-reservation", app_namespace="hotel", app_description="microservices")
+    hotel = {"app_name": "hotel-reservation", "app_namespace": "hotel", "app_description": "microservices"}
     _record("r1", otel_meta.ProblemContext("incident-1", **hotel))
     _record("r2", otel_meta.ProblemContext("incident-2", **hotel))
     _record("r3", otel_meta.ProblemContext("incident-3", app_name="social-network"))
