@@ -60,6 +60,11 @@ def withheld(
                 f"floor of {100 * min_effect:.0f} points"
             )
     if floor_confidence < guideline_level:
+        if c.effect is None:
+            return False, (
+                f"not family-wise significant at the guideline level (confidence {floor_confidence:.2f} < "
+                f"{guideline_level:.2f})"
+            )
         return False, (
             f"an effect beyond the floor of {100 * min_effect:.0f} points is not family-wise significant "
             f"(floor confidence {floor_confidence:.2f} < {guideline_level:.2f})"
