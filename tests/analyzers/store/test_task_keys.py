@@ -105,3 +105,27 @@ def test_without_capture_or_context_there_is_no_key(any_store: Store, recorded: 
             client.close()
     (run,) = _runs(any_store).values()
     assert (run.task_key, run.task_key_source) == (None, None)
+
+
+def test_the_older_user_message_event_is_read_too(any_store: Store, recorded: TracerProvider) -> None:
+    """Instrumentations of the older event form put each input message in a ``gen_ai.user.message``
+    event with a ``content`` attribute."""
+    from opentelemetry import trace
+
+    from otel_meta import semconv as sc
+
+    tracer = recorded.get_tracer("older-genai")
+    for i, question in enumerate(["Refund order 7", "Refund order 7", "Cancel order 9"]):
+        with tracer.start_as_current_span("invoke_agent support", attributes={
+                sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "diagnosis",
+                sc.OTEL_META_OUTCOME: sc.OUTCOME_SUCCESS}):
+            with tracer.start_as_current_span("chat m", kind=trace.SpanKind.CLIENT,
+                                              attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}) as chat:
+                chat.add_event("gen_ai.system.message", {sc.EVENT_CONTENT: "Be kind."})
+                chat.add_event(sc.EVENT_USER_MESSAGE, {sc.EVENT_CONTENT: question})
+            with tracer.start_as_current_span("execute_tool refund", attributes={
+                    sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: f"refund{i}"}):
+                pass
+    runs = sorted(_runs(any_store).values(), key=lambda r: r.started_at_unix_nano)
+    assert [r.task_key_source for r in runs] == ["first_message"] * 3
+    assert runs[0].task_key == runs[1].task_key != runs[2].task_key
