@@ -152,6 +152,12 @@ class Run:
     A run grouped by ``gen_ai.conversation.id`` (calls with no agent span, each a trace of its own)
     carries that ``conversation_id`` and lists its ``trace_ids`` in time order; its ``trace_id`` is the
     first of them. A one-trace run leaves both empty.
+
+    ``problem_id`` is the task (``otel_meta.problem.id``); ``task_key`` is the fallback grouping when
+    problem ids are absent or never repeat, and ``task_key_source`` where it came from:
+    ``problem_context`` (a digest of the ``otel_meta.app.*`` attributes) or ``first_message`` (a digest
+    of the first captured user message); both ``None`` when the spans offer neither
+    (``analyzers.conventions._task_key``).
     """
 
     trace_id: str
@@ -168,6 +174,8 @@ class Run:
     outcome_source: OutcomeSource | None = None
     conversation_id: str | None = None
     trace_ids: tuple[str, ...] = ()
+    task_key: str | None = None
+    task_key_source: str | None = None
 
     @property
     def started_at(self) -> str:
@@ -215,7 +223,9 @@ class Pattern:
 
     ``effect`` is the difference in success rate the pattern makes (with minus without; within tasks
     when ``scope`` is ``"within_task"``, pooled across tasks when ``"pooled"``), ``effect_low`` and
-    ``effect_high`` its 90% interval, ``tasks`` the number of tasks the within-task comparison used;
+    ``effect_high`` its 90% interval, ``tasks`` the number of tasks the within-task comparison used and
+    ``task_grouping`` what told the tasks apart (``problem_id``, ``problem_context``, ``first_message``;
+    empty when pooled);
     ``None``/empty for a latency hot spot. ``task_confounded``: the pooled effect is not supported within
     tasks. ``withheld``: why no guideline may be written from the pattern (empty: one may).
     """
@@ -240,6 +250,7 @@ class Pattern:
     effect_high: float | None = None
     scope: str = ""
     tasks: int = 0
+    task_grouping: str = ""
     task_confounded: bool = False
     withheld: str = ""
 
@@ -269,6 +280,7 @@ class Pattern:
             else [round(self.effect_low, 4), round(self.effect_high, 4)],
             "scope": self.scope,
             "tasks": self.tasks,
+            "task_grouping": self.task_grouping,
             "task_confounded": self.task_confounded,
             "withheld": self.withheld,
             "evidence": list(self.evidence),

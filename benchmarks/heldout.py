@@ -94,7 +94,8 @@ def check(name: str, runs: list[Run], splits: int, threshold: float) -> tuple[in
         miner, ids = committed(name, a, threshold)
         by_id = {p.id: p for p in miner.patterns_}
         confounded = sum(p.task_confounded for p in miner.patterns_)
-        print(f"-- split {split}: mined {len(a)} runs ({'within tasks' if miner.grouped_ else 'pooled'}), "
+        scope = f"within tasks by {miner.task_grouping_}" if miner.grouped_ else "pooled across tasks"
+        print(f"-- split {split}: mined {len(a)} runs ({scope}), "
               f"held out {len(b)}; {len(ids)} guidelines committed; {confounded} task-confounded patterns")
         for pid in ids:
             p = by_id[pid]

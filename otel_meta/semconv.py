@@ -98,6 +98,11 @@ TOOL_TYPE_FUNCTION: Final = "function"
 # Event names
 EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
 EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
+#: The older per-message event form of captured input (``content`` holds the message's text).
+EVENT_USER_MESSAGE: Final = "gen_ai.user.message"
+EVENT_CONTENT: Final = "content"
+#: The role of a user message in ``gen_ai.input.messages``.
+ROLE_USER: Final = "user"
 EVALUATION_REASONING_QUALITY: Final = "reasoning_quality"
 LABEL_OK: Final = "ok"
 LABEL_DEEPEN: Final = "deepen"

@@ -22,6 +22,7 @@ from analyzers.conventions._outcome import (
     resolve_outcome,
     span_evaluations,
 )
+from analyzers.conventions._task_key import task_key
 from analyzers.model import EvaluationRecord, Run, SpanRecord, Step
 from otel_meta import semconv as sc
 
@@ -116,6 +117,7 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
     evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
     outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered, [(a[3], a[4]) for a in agents]),
                                       evaluation=evaluated)
+    key, key_source = task_key(attr_order)
     return Run(
         trace_id=spans[0].trace_id,
         agent=agent_name,
@@ -129,6 +131,8 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
         problem_id=_first_attr(attr_order, sc.OTEL_META_PROBLEM_ID),
         request_id=_first_attr(attr_order, sc.OTEL_META_REQUEST_ID),
         complete=complete,
+        task_key=key,
+        task_key_source=key_source,
     )
 
 
@@ -183,6 +187,7 @@ def assemble_conversation(conversation_id: str, traces: Sequence[Sequence[SpanRe
     started = ordered[0].start_time_unix_nano
     evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
     outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered[::-1], []), evaluation=evaluated)
+    key, key_source = task_key(ordered)
     return Run(
         trace_id=members[0][0].trace_id,
         agent=str(service) if service else _UNKNOWN_AGENT,
@@ -198,6 +203,8 @@ def assemble_conversation(conversation_id: str, traces: Sequence[Sequence[SpanRe
         complete=True,
         conversation_id=conversation_id,
         trace_ids=tuple(t[0].trace_id for t in members),
+        task_key=key,
+        task_key_source=key_source,
     )
 
 

@@ -342,6 +342,8 @@ def applied_note(pattern: Pattern) -> str:
     """The commit body's note for an applied pattern: ``applied``, saying when the effect is pooled."""
     if pattern.scope == "pooled":
         return "applied; effect pooled across tasks (no repeated task keys)"
+    if pattern.scope == "within_task" and pattern.task_grouping:
+        return f"applied; effect within {pattern.tasks} tasks grouped by {pattern.task_grouping}"
     return "applied"
 
 

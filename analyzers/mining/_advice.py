@@ -8,7 +8,11 @@ one and the advice to be sound; a pattern that fails is still listed, with ``wit
   something about the tasks, not about the steps;
 - *below the floor*: the effect's 90% interval must clear ``min_effect`` on the pattern's side (its
   lower end above ``+min_effect`` for a pattern that raises the success rate, its upper end below
-  ``-min_effect`` for one that lowers it);
+  ``-min_effect`` for one that lowers it), and the claim a guideline makes, "the effect exceeds the
+  floor", must be significant family-wise too: one minus the weighted-Holm-adjusted p-value of "the
+  effect is at most the floor" (``Candidate.floor_p``, the same family and weights as ``confidence``)
+  must reach ``guideline_level`` (0.95): a committed prompt line is a stronger claim than a listed
+  pattern, so its family-wise error is 5%, not the 30% of a pattern listed at confidence 0.7;
 - *needed by successful runs*: a tool used by at least ``NEEDED_SHARE`` of the agent's successful runs
   never becomes a bare "Avoid X" (``outcome_drop``); its preconditions and recoveries say how to use it;
 - *no outcome evidence*: call-level findings about a tool X (its calls fail more than the others',
@@ -30,9 +34,19 @@ def _points(x: float) -> str:
 
 
 def withheld(
-    c: Candidate, confidence: float, pooled_confidence: float, *, grouped: bool, level: float, min_effect: float
+    c: Candidate,
+    confidence: float,
+    pooled_confidence: float,
+    *,
+    grouped: bool,
+    level: float,
+    min_effect: float,
+    floor_confidence: float = 1.0,
+    guideline_level: float = 0.95,
 ) -> tuple[bool, str]:
-    """``(task_confounded, reason)`` for candidate ``c`` (an empty reason: a guideline may be written)."""
+    """``(task_confounded, reason)`` for candidate ``c`` (an empty reason: a guideline may be written).
+    ``floor_confidence`` is one minus the family-wise adjusted ``Candidate.floor_p``; it must reach
+    ``guideline_level``."""
     if grouped and c.pooled_p is not None and pooled_confidence >= level and confidence < level:
         where = f"{c.tasks} tasks" if c.scope == "within_task" else "no task has runs with and without it"
         return True, (
@@ -45,6 +59,16 @@ def withheld(
                 f"effect {_points(c.effect or 0.0)} points [{_points(lo)}, {_points(hi)}] does not clear the "
                 f"floor of {100 * min_effect:.0f} points"
             )
+    if floor_confidence < guideline_level:
+        if c.effect is None:
+            return False, (
+                f"not family-wise significant at the guideline level (confidence {floor_confidence:.2f} < "
+                f"{guideline_level:.2f})"
+            )
+        return False, (
+            f"an effect beyond the floor of {100 * min_effect:.0f} points is not family-wise significant "
+            f"(floor confidence {floor_confidence:.2f} < {guideline_level:.2f})"
+        )
     share = c.figures.get("success_share", 0.0)
     if c.qualifier == "outcome_drop" and share >= NEEDED_SHARE:
         return False, (

@@ -220,13 +220,18 @@ def failure_candidates(data: MiningData) -> list[Candidate]:
 
 
 def thinking_candidates(data: MiningData) -> list[Candidate]:
-    """Thinking before the first tool call, thinking at all, and long against short reasoning."""
+    """Thinking before the first tool call, thinking at all, and long against short reasoning.
+
+    When every run that thinks thinks first, "thinking at all" splits the runs exactly as "thinking
+    first" does: it is the same hypothesis, tested once (as ``think_first``), so it does not take a
+    second share of the family's error budget. The choice looks at the runs' steps only, never at their
+    outcomes, so the family stays valid."""
     enc = data.enc
     out: list[Candidate] = []
     out += mask_candidate(data, enc.think_first, "thinking_pattern", {"up": "think_first", "down": "act_first"}, ())
-    out += mask_candidate(
-        data, enc.think_count > 0, "thinking_pattern", {"up": "any_thinking", "down": "no_thinking"}, ()
-    )
+    thinks = enc.think_count > 0
+    if not np.array_equal(thinks, enc.think_first):
+        out += mask_candidate(data, thinks, "thinking_pattern", {"up": "any_thinking", "down": "no_thinking"}, ())
     known = enc.think_chars > 0
     if known.sum() >= 2 * data.min_support:
         median = float(np.median(enc.think_chars[known]))

@@ -30,7 +30,9 @@ class EncodedRuns:
     ``duration_ms``, ``think_count`` (thinking steps), ``think_first`` (a thinking step came before
     the first tool step), ``think_chars`` (total reasoning length, 0 when unknown) and
     ``offsets`` (``n_runs + 1`` boundaries into the step arrays) and ``problem_ids`` (the task key,
-    ``otel_meta.problem.id``, or ``None``; empty when unknown for every run).
+    ``otel_meta.problem.id``, or ``None``; empty when unknown for every run); ``task_keys`` and
+    ``task_key_sources`` (the fallback task key ``Run.task_key`` and its source; empty when unknown for
+    every run).
     Per tool step (length ``n_steps``, in run order): ``step_tool`` (index into ``tools``),
     ``step_ok``, ``step_duration_ms`` and ``step_digest`` (a hash of the arguments digest, 0 when the
     spans carried none).
@@ -50,6 +52,8 @@ class EncodedRuns:
     step_duration_ms: np.ndarray
     step_digest: np.ndarray
     problem_ids: tuple[str | None, ...] = ()
+    task_keys: tuple[str | None, ...] = ()
+    task_key_sources: tuple[str | None, ...] = ()
 
     @property
     def n_runs(self) -> int:
@@ -126,6 +130,8 @@ def encode_runs(runs: Iterable[Run], agent: str | None = None) -> EncodedRuns:
     think_chars: list[int] = []
     offsets: list[int] = [0]
     problem_ids: list[str | None] = []
+    task_keys: list[str | None] = []
+    task_key_sources: list[str | None] = []
     n_steps = 0
     seen_agent = agent
     skipped = 0
@@ -173,6 +179,8 @@ def encode_runs(runs: Iterable[Run], agent: str | None = None) -> EncodedRuns:
                     first = True
         trace_ids.append(run.trace_id)
         problem_ids.append(run.problem_id)
+        task_keys.append(run.task_key)
+        task_key_sources.append(run.task_key_source)
         outcome.append(1 if run.outcome else 0)
         duration.append(run.duration_ms)
         think_count.append(thinks)
@@ -199,4 +207,6 @@ def encode_runs(runs: Iterable[Run], agent: str | None = None) -> EncodedRuns:
         step_duration_ms=dur,
         step_digest=digest,
         problem_ids=tuple(problem_ids) if any(p is not None for p in problem_ids) else (),
+        task_keys=tuple(task_keys) if any(k is not None for k in task_keys) else (),
+        task_key_sources=tuple(task_key_sources) if any(k is not None for k in task_keys) else (),
     )

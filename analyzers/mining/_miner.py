@@ -24,7 +24,7 @@ from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
 from analyzers.mining._matching import PatternRule
 from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
 from analyzers.mining._stats import holm_adjust, type_weights
-from analyzers.mining._tasks import task_strata
+from analyzers.mining._tasks import task_grouping
 from analyzers.mining._templates import describe
 from analyzers.mining._testing import Candidate, MiningData
 from analyzers.model import Pattern, Run
@@ -78,10 +78,15 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
     one agent), ``ngram_range``, ``n_clusters``, ``min_support`` (an absolute floor of runs),
     ``min_support_fraction`` (of the runs), ``min_effect`` (the floor the effect interval must clear for
     a guideline), ``level`` (the confidence at which a pattern counts as found, for the task-confounding
-    verdict), ``min_confidence`` (patterns below it are left out of ``patterns_``), ``max_evidence``.
+    verdict), ``guideline_level`` (the family-wise confidence a guideline's claim, "the effect exceeds
+    ``min_effect``", must reach; 0.95: at most a 5% chance that any of an agent's guidelines claims an
+    effect it does not have), ``min_confidence`` (patterns below it are left out of ``patterns_``),
+    ``max_evidence``.
 
     Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
-    ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``featurizer_``,
+    ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``task_grouping_``
+    (what told the tasks apart: ``problem_id``, ``problem_context``, ``first_message``; ``""`` when
+    pooled, ``analyzers.mining._tasks``), ``featurizer_``,
     ``clusterer_``, ``labels_``, and ``rules_`` (pattern id to its ``PatternRule``, which tells whether
     another run shows the pattern).
     """
@@ -97,6 +102,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         min_support_fraction: float = 0.01,
         min_effect: float = 0.03,
         level: float = 0.7,
+        guideline_level: float = 0.95,
         min_confidence: float = 0.0,
         max_evidence: int = 10,
     ) -> None:
@@ -108,6 +114,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.min_support_fraction = min_support_fraction
         self.min_effect = min_effect
         self.level = level
+        self.guideline_level = guideline_level
         self.min_confidence = min_confidence
         self.max_evidence = max_evidence
 
@@ -128,7 +135,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.clusterer_ = RunClusterer(self.n_clusters, random_state=self.random_state).fit(ngrams)
         self.labels_ = self.clusterer_.labels_
         tool_runs = binary_matrix(enc.step_run(), enc.step_tool.astype(np.int64), n, len(enc.tools))
-        strata, self.grouped_ = task_strata(enc)
+        strata, self.task_grouping_ = task_grouping(enc)
+        self.grouped_ = bool(self.task_grouping_)
         data = MiningData(
             enc=enc,
             ngrams=ngrams.tocsc(),
@@ -161,7 +169,9 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         confidence = 1.0 - holm_adjust(p_values, weights)
         pooled = np.asarray([c.p_value if c.pooled_p is None else c.pooled_p for c in candidates], dtype=np.float64)
         pooled_confidence = 1.0 - holm_adjust(pooled, weights) if self.grouped_ else confidence
-        self.patterns_ = self._patterns(agent, enc, candidates, confidence, pooled_confidence)
+        floors = np.asarray([c.floor_p(self.min_effect) for c in candidates], dtype=np.float64)
+        floor_confidence = 1.0 - holm_adjust(floors, weights)
+        self.patterns_ = self._patterns(agent, enc, candidates, confidence, pooled_confidence, floor_confidence)
         logger.info(
             "mined %d runs of %r: %d tests, %d patterns", n, agent, self.n_tests_, len(self.patterns_)
         )
@@ -174,12 +184,16 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         candidates: list[Candidate],
         confidence: np.ndarray,
         pooled_confidence: np.ndarray,
+        floor_confidence: np.ndarray,
     ) -> list[Pattern]:
         best: dict[str, tuple[float, Candidate]] = {}
         verdicts: dict[int, tuple[bool, str]] = {}
-        for c, conf, pooled in zip(candidates, confidence.tolist(), pooled_confidence.tolist()):
+        for c, conf, pooled, floor in zip(
+            candidates, confidence.tolist(), pooled_confidence.tolist(), floor_confidence.tolist()
+        ):
             confounded, reason = withheld(
-                c, conf, pooled, grouped=self.grouped_, level=self.level, min_effect=self.min_effect
+                c, conf, pooled, grouped=self.grouped_, level=self.level, min_effect=self.min_effect,
+                floor_confidence=floor, guideline_level=max(self.level, self.guideline_level),
             )
             shown = max(conf, pooled) if confounded else conf
             if shown <= 0.0 or shown < self.min_confidence or not _observed_in_direction(c):
@@ -199,7 +213,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         patterns = []
         self.rules_ = {pid: PatternRule(c.qualifier, c.tools, dict(c.figures)) for pid, (_, c) in kept.items()}
         for pid, (conf, c) in kept.items():
-            description, recommendations = describe(c)
+            description, recommendations = describe(c, self.task_grouping_)
             patterns.append(
                 Pattern(
                     id=pid,
@@ -222,6 +236,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                     effect_high=c.effect_high,
                     scope=c.scope if c.effect is not None else "",
                     tasks=c.tasks,
+                    task_grouping=self.task_grouping_ if c.scope == "within_task" else "",
                     task_confounded=verdicts[id(c)][0],
                     withheld=verdicts[id(c)][1],
                 )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from analyzers.mining._testing import Candidate, Members, MiningData, association, mask_candidate
 from analyzers.mining._features import sorted_unique
 from analyzers.mining._stats import binomial_tail_p
+from analyzers.mining._testing import Candidate, Members, MiningData, association, mask_candidate
 
 #: A tool is a hot spot when more than this share of its calls is slower than the other tools' p95.
 HOTSPOT_SHARE = 0.5

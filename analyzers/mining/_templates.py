@@ -40,22 +40,33 @@ def _rates(c: Candidate, who: str, others: str = "the other runs") -> str:
     )
 
 
-def _effect(c: Candidate) -> str:
-    """The effect sentence: its size, its interval and whether it is within tasks or pooled."""
+#: How each task grouping is named in a description (``analyzers.mining._tasks``).
+GROUPING_WORDS = {
+    "problem_id": "the problem id",
+    "problem_context": "the problem context",
+    "first_message": "the first user message",
+}
+
+
+def _effect(c: Candidate, grouping: str) -> str:
+    """The effect sentence: its size, its interval and whether it is within tasks (told apart by what)
+    or pooled."""
     if c.effect is None or c.effect_low is None or c.effect_high is None:
         return ""
     size = (f"{100 * c.effect:+.0f} points (90% interval {100 * c.effect_low:+.0f} to "
             f"{100 * c.effect_high:+.0f})")
     if c.scope == "within_task":
         who = "calls of it and of other tools" if c.unit == "calls" else "runs with and without it"
-        return f" Within {c.tasks} tasks that have {who}, the effect is {size}."
+        by = GROUPING_WORDS.get(grouping, "their task key")
+        return f" Within {c.tasks} tasks (told apart by {by}) that have {who}, the effect is {size}."
     return f" Pooled across tasks, the effect is {size}."
 
 
-def describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
-    """The pattern's description and recommendations; the figures are always those of its test."""
+def describe(c: Candidate, grouping: str = "") -> tuple[str, tuple[str, ...]]:
+    """The pattern's description and recommendations; the figures are always those of its test.
+    ``grouping`` is what told the tasks apart (``PatternMiner.task_grouping_``)."""
     text, advice = _describe(c)
-    return text + _effect(c), advice
+    return text + _effect(c, grouping), advice
 
 
 def _describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
@@ -75,7 +86,7 @@ def _describe(c: Candidate) -> tuple[str, tuple[str, ...]]:
     if kind == "precondition":
         before, tool = safe_name(c.tools[0]), safe_name(c.tools[1])
         return (
-            _rates(c, f"Calls of {tool} made after a call of {before}", f"its calls made without it") + ".",
+            _rates(c, f"Calls of {tool} made after a call of {before}", "its calls made without it") + ".",
             (f"Call {before} before {tool}.",),
         )
     if kind == "recovery":

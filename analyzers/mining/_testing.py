@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import special
 
 from analyzers.mining._encoding import EncodedRuns
 from analyzers.mining._stats import stratified_test
@@ -92,6 +93,17 @@ class Candidate:
     tasks: int = 0
     scope: Scope = "pooled"
     group: str = ""
+    se: float | None = None
+
+    def floor_p(self, floor: float) -> float:
+        """One-sided p-value of "the effect does not exceed ``floor`` on the pattern's side" (a z-test
+        of the Mantel-Haenszel difference with its Sato standard error), never below ``p_value`` (so a
+        guideline's claim also passes every test the pattern's confidence passed). Without an effect
+        (a latency hot spot) it is ``p_value``."""
+        if self.effect is None or self.se is None or self.se <= 0.0:
+            return self.p_value
+        margin = self.effect - floor if self.direction == "up" else -self.effect - floor
+        return max(self.p_value, float(special.ndtr(-margin / self.se)))
 
     @classmethod
     def of(
@@ -109,7 +121,7 @@ class Candidate:
         return cls(
             type_, kind, tools, t.direction, t.p_value, t.frequency, t.success_rate, t.rest_success_rate,
             members, dict(figures or {}), unit, t.pooled_p, t.effect, t.effect_low, t.effect_high, t.tasks,
-            t.scope, group or type_,
+            t.scope, group or type_, t.se,
         )
 
 

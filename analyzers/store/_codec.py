@@ -155,7 +155,7 @@ def steps_from_text(text: str) -> tuple[Step, ...]:
 
 RUN_COLUMNS = (
     "trace_id, agent, outcome, started_ns, duration_ms, steps, prompt_version, prompt_commit, "
-    "problem_id, request_id, complete, outcome_source, conversation_id, trace_ids"
+    "problem_id, request_id, complete, outcome_source, conversation_id, trace_ids, task_key, task_key_source"
 )
 
 
@@ -164,12 +164,13 @@ def run_row(run: Run) -> tuple[Any, ...]:
     return (run.trace_id, run.agent, outcome, run.started_at_unix_nano, run.duration_ms,
             steps_text(run.steps), run.prompt_version, run.prompt_commit, run.problem_id,
             run.request_id, int(run.complete), run.outcome_source, run.conversation_id,
-            dumps(list(run.trace_ids)) if run.trace_ids else None)
+            dumps(list(run.trace_ids)) if run.trace_ids else None, run.task_key, run.task_key_source)
 
 
 def run_from_row(row: Sequence[Any]) -> Run:
     (trace_id, agent, outcome, started, duration, steps, prompt_version, prompt_commit,
-     problem_id, request_id, complete, outcome_source, conversation_id, trace_ids) = row
+     problem_id, request_id, complete, outcome_source, conversation_id, trace_ids, task_key,
+     task_key_source) = row
     return Run(
         trace_id=trace_id,
         agent=agent,
@@ -185,6 +186,8 @@ def run_from_row(row: Sequence[Any]) -> Run:
         outcome_source=outcome_source,
         conversation_id=conversation_id,
         trace_ids=tuple(json.loads(trace_ids)) if trace_ids else (),
+        task_key=task_key,
+        task_key_source=task_key_source,
     )
 
 

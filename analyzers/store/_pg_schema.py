@@ -120,6 +120,11 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT DISTINCT trace_id, 1 FROM conversation_traces
         ON CONFLICT (trace_id) DO UPDATE SET gen = dirty_traces.gen + 1;
     """,
+    # 4: the fallback task key of a run (problem context or first user message digest) and its source.
+    """
+    ALTER TABLE runs ADD COLUMN task_key TEXT;
+    ALTER TABLE runs ADD COLUMN task_key_source TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

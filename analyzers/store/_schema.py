@@ -128,6 +128,11 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT DISTINCT trace_id, 1 FROM conversation_traces WHERE true
         ON CONFLICT(trace_id) DO UPDATE SET gen = gen + 1;
     """,
+    # 5: the fallback task key of a run (problem context or first user message digest) and its source.
+    """
+    ALTER TABLE runs ADD COLUMN task_key TEXT;
+    ALTER TABLE runs ADD COLUMN task_key_source TEXT;
+    """,
 )
 
 REQUIRED_TABLES = frozenset({"resources", "spans", "dirty_traces", "runs", "outcomes", "assessments",

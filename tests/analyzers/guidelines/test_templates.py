@@ -149,7 +149,9 @@ def test_every_kind_the_miner_finds_gets_a_parseable_line() -> None:
     for p in miner.patterns_:
         assert p.kind in KIND_LINES
         text = guideline_text(p)
-        assert text is not None, p.kind
+        assert (text is None) == bool(p.withheld), p.kind
+        if text is None:
+            continue
         seen.add(p.type)
         parsed = parse_line(text)
         assert parsed is not None

@@ -115,3 +115,51 @@ def test_findings_group_what_is_one_finding(miner: PatternMiner) -> None:
     assert {p.kind for p in pair.patterns} >= {"precondition"}
     ranks = [(f.lead.task_confounded, -round(f.lead.confidence, 2)) for f in findings]
     assert ranks == sorted(ranks)
+
+
+def test_fallback_task_key_groups_when_problem_ids_never_repeat() -> None:
+    import dataclasses
+
+    from analyzers.guidelines.templates import applied_note
+
+    def rekeyed(source: str | None) -> list[Run]:
+        return [dataclasses.replace(r, problem_id=f"incident-{i}", task_key=None if source is None else r.problem_id,
+                                    task_key_source=source) for i, r in enumerate(task_runs(500, 4))]
+
+    for source, words in (("problem_context", "the problem context"), ("first_message", "the first user message")):
+        m = PatternMiner(random_state=0).fit(rekeyed(source))
+        assert m.grouped_ and m.task_grouping_ == source
+        pre = next(p for p in m.patterns_ if p.kind == "precondition" and p.confidence >= 0.7)
+        assert pre.scope == "within_task" and pre.task_grouping == source
+        assert f"told apart by {words}" in pre.description
+        assert applied_note(pre) == f"applied; effect within {pre.tasks} tasks grouped by {source}"
+    pooled = PatternMiner(random_state=0).fit(rekeyed(None))
+    assert not pooled.grouped_ and pooled.task_grouping_ == ""
+    assert all(p.scope in ("pooled", "") and p.task_grouping == "" for p in pooled.patterns_)
+    some = next(p for p in pooled.patterns_ if p.scope == "pooled")
+    assert "Pooled across tasks" in some.description and "pooled across tasks" in applied_note(some)
+    assert task_strata(encode_runs(rekeyed(None)))[1] is False
+
+
+def test_thinking_at_all_is_not_tested_twice_when_it_is_thinking_first() -> None:
+    same = PatternMiner(random_state=0).fit(task_runs(500, 0))  # every run that thinks thinks first
+    assert not {p.kind for p in same.patterns_} & {"any_thinking", "no_thinking"}
+    assert {p.kind for p in same.patterns_} & {"think_first", "act_first"}
+    from analyzers.mining.synthetic import planted_runs
+
+    apart = PatternMiner(random_state=0).fit(planted_runs(300, 2))  # some runs think only later
+    assert {p.kind for p in apart.patterns_} & {"any_thinking", "no_thinking"}
+
+
+def test_a_guideline_needs_the_floor_family_wise() -> None:
+    # A no-effect data set (outcome by task only) where act_first reaches confidence 0.86 by chance.
+    m = PatternMiner(random_state=19).fit(task_runs(500, 10_019, effects=False))
+    noise = next(p for p in m.patterns_ if p.kind == "act_first")
+    assert noise.confidence >= 0.7 and not noise.task_confounded
+    assert noise.effect_low is not None and noise.effect_high is not None
+    assert noise.effect_high < -0.03  # its interval clears the floor: only the family-wise floor test stops it
+    assert noise.withheld.startswith("an effect beyond the floor of 3 points is not family-wise significant")
+    assert guideline_text(noise) is None
+    # a strong planted effect passes it
+    pre = next(p for p in PatternMiner(random_state=0).fit(task_runs(500, 4)).patterns_ if p.kind == "precondition")
+    assert pre.withheld == "" and guideline_text(pre) is not None

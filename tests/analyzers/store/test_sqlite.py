@@ -145,10 +145,14 @@ def test_corrupted_pages_fail_writes_with_their_cause_and_health_says_so(tmp_pat
     store = SqliteStore(tmp_path / "x.db", synchronous="NORMAL")
     store.write_spans(spans(400, size=300))
     store.close()
-    page, size = 4096, (tmp_path / "x.db").stat().st_size
-    with open(tmp_path / "x.db", "r+b") as f:  # garbage over every page but the header page
-        f.seek(page)
-        f.write(b"\xa5" * (size - page))
+    with sqlite3.connect(tmp_path / "x.db") as conn:  # the spans table's leaf pages (the schema stays intact)
+        leaves = [n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'spans' AND pagetype = 'leaf'")]
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    assert len(leaves) > 1
+    with open(tmp_path / "x.db", "r+b") as f:
+        for pageno in leaves:
+            f.seek((pageno - 1) * page)
+            f.write(b"\xa5" * page)
     store = SqliteStore(tmp_path / "x.db")
     try:
         with pytest.raises(StoreCorruptError, match="malformed"):
