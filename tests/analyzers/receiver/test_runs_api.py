@@ -55,7 +55,7 @@ def test_late_outcome_sets_and_overrides_and_404s_for_unknown_traces(server, sto
     assert store.submission(tid) == "gave up"
     # A late span re-assembles the run; the override stays.
     assert post(server, p.body(p.tool_span(trace_id, 7, "ls", 3)), PROTOBUF)[0] == 200
-    assert store.get_run(tid).outcome is False
+    assert server.await_runs() and store.get_run(tid).outcome is False
     unknown = "ab" * 16
     status, _, data = post(server, b'{"success": true}', {"Content-Type": "application/json"},
                            f"/api/runs/{unknown}/outcome")

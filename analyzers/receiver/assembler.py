@@ -1,0 +1,231 @@
+"""``AssemblerThread``: assembles the runs of committed traces after their spans are acknowledged.
+
+The ingest writer commits a group of spans, hands the group's trace ids to ``committed`` and
+acknowledges the group at once: assembly (``analyzers.assembly.RunAssembler``: read the trace back,
+turn its spans into a ``Run``, save it) never delays an acknowledgement. This thread assembles what was
+committed, on its own thread rather than the writer's so that a long pass (a backlog after a burst, a
+slow read) delays no commit, and so that ``health()`` can say which of the two stopped.
+
+Coalesced under load: while spans keep arriving (a submit or commit within the last ``quiet_s``), the
+thread waits, so each trace is assembled once for many groups and the cores parse and commit; it
+assembles as soon as the load pauses, when a reader waits (below), when the oldest unassembled commit
+is ``max_lag_s`` old (under sustained load assembly then shares the cores with ingest, which bounds the
+backlog), and before it stops. It works in chunks of ``chunk`` traces and re-checks between them.
+
+Read barrier (read-your-writes for runs): every commit that carries traces takes the next sequence
+number; ``await_assembled`` notes the number at its start, hurries the thread and waits until assembly
+has passed it, at most ``timeout`` seconds, and not at all while assembly fails or the thread is dead
+(the reader then gets what is there, and it is logged). So a reader in this process that waits on the
+barrier after an acknowledgement sees the run of those spans. Readers in other processes see a run once
+it is assembled (milliseconds after the acknowledgement when the service is idle).
+
+When nothing is waiting, it also assembles traces that other processes (replicas, importers, a killed
+predecessor) left dirty in the store. No trace stops it (``RunAssembler`` degrades a poisoned one); a
+store error is logged, the traces stay dirty and are retried after ``retry_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from analyzers.assembly import RunAssembler
+from analyzers.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+READ_BARRIER_S = 5.0
+_IDLE_POLL_S = 0.05
+_IDLE_TRACES = 64
+
+
+class AssemblerThread:
+    """Assembles committed traces after their acknowledgement; ``await_assembled`` is the read barrier."""
+
+    def __init__(self, store: Store, *, quiet_s: float = 0.05, max_lag_s: float = 2.0, chunk: int = 256,
+                 retry_s: float = 1.0) -> None:
+        self.assembler = RunAssembler(store)
+        self.quiet_s = quiet_s
+        self.max_lag_s = max_lag_s
+        self.chunk = chunk
+        self.retry_s = retry_s
+        self._cond = threading.Condition()
+        self._deferred: set[str] = set()
+        self._oldest: float | None = None  # when the oldest commit in _deferred was made
+        self._committed_seq = 0
+        self._assembled_seq = 0
+        self._hurry = 0  # readers waiting on the barrier
+        self._last_load = 0.0
+        self._failing: str | None = None
+        self._died: str | None = None
+        self._stopping = False
+        self._idle_found = False
+        self._thread = threading.Thread(target=self._run, name="otel-meta-assembler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # --- the writer's side ---------------------------------------------------------------------------
+    def note_load(self) -> None:
+        """Spans are arriving: keep deferring assembly for another ``quiet_s``."""
+        self._last_load = time.monotonic()
+
+    def committed(self, trace_ids: Iterable[str]) -> None:
+        """The spans of ``trace_ids`` are committed (called before they are acknowledged)."""
+        ids = set(trace_ids)
+        if not ids:
+            return
+        now = time.monotonic()
+        with self._cond:
+            self._deferred.update(ids)
+            if self._oldest is None:
+                self._oldest = now
+            self._committed_seq += 1
+            self._last_load = now
+            self._cond.notify_all()
+
+    # --- the readers' side ---------------------------------------------------------------------------
+    def await_assembled(self, timeout: float = READ_BARRIER_S) -> bool:
+        """Wait until the runs of every trace committed before this call are assembled; ``False`` when
+        that did not happen within ``timeout`` seconds or cannot happen now (assembly fails, or this
+        thread is not running), and the reader is served what is there."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self._committed_seq
+            if self._assembled_seq >= target:
+                return True
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                while self._assembled_seq < target:
+                    why = self._cannot_wait()
+                    left = deadline - time.monotonic()
+                    if why is None and left <= 0:
+                        why = f"assembly did not catch up within {timeout:g} s"
+                    if why is not None:
+                        logger.warning("serving runs that may miss the latest acknowledged spans: %s", why)
+                        return False
+                    self._cond.wait(left)
+                return True
+            finally:
+                self._hurry -= 1
+
+    def _cannot_wait(self) -> str | None:
+        if self._died is not None:
+            return f"the run assembler has stopped ({self._died})"
+        if not self._thread.is_alive():
+            return "the run assembler is not running"
+        return self._failing
+
+    @property
+    def backlog(self) -> int:
+        """Committed traces whose assembly has not started yet."""
+        return len(self._deferred)
+
+    def health(self) -> str | None:
+        """``None`` while the thread runs (or was never started), else why it does not."""
+        if self._died is not None:
+            return f"the run assembler has stopped: {self._died}"
+        if self._thread.ident is not None and not self._thread.is_alive() and not self._stopping:
+            return "the run assembler has stopped"
+        return None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Assemble what was committed (without deferring), then stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # --- the thread ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while (work := self._next()) is not None:
+                trace_ids, target, oldest = work
+                if target is None:
+                    self._idle_found = self._idle_pass()
+                else:
+                    self._assemble_all(trace_ids, target, oldest)
+        except BaseException as exc:  # never silently: health and the barrier say so
+            logger.critical("the run assembler stopped: %s", exc, exc_info=True)
+            with self._cond:
+                self._died = f"{type(exc).__name__}: {exc}"
+                self._cond.notify_all()
+
+    def _busy(self, now: float) -> bool:
+        return now - self._last_load < self.quiet_s
+
+    def _must_go(self, oldest: float, now: float) -> bool:
+        return self._stopping or self._hurry > 0 or not self._busy(now) or now - oldest >= self.max_lag_s
+
+    def _next(self) -> tuple[list[str], int | None, float] | None:
+        """The next pass: (traces, the sequence number they complete, when the oldest was committed);
+        target ``None`` for an idle pass over other processes' dirty traces; ``None`` to stop."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if self._deferred:
+                    assert self._oldest is not None
+                    if self._must_go(self._oldest, now):
+                        work = sorted(self._deferred), self._committed_seq, self._oldest
+                        self._deferred.clear()
+                        self._oldest = None
+                        return work
+                    self._cond.wait(max(0.001, min(self.quiet_s - (now - self._last_load),
+                                                   self.max_lag_s - (now - self._oldest))))
+                    continue
+                if self._stopping:
+                    return None
+                if not self._idle_found:
+                    self._cond.wait(_IDLE_POLL_S)
+                    if self._deferred or self._stopping:
+                        continue
+                if self._busy(time.monotonic()):
+                    self._idle_found = False
+                    continue
+                return [], None, now
+
+    def _idle_pass(self) -> bool:
+        try:
+            return self.assembler.assemble_pending(_IDLE_TRACES) > 0
+        except Exception as exc:  # noqa: BLE001 - retried at the next idle pass
+            logger.warning("assembling the runs of dirty traces failed: %s", exc)
+            return False
+
+    def _assemble_all(self, trace_ids: list[str], target: int, oldest: float) -> None:
+        for start in range(0, len(trace_ids), self.chunk):
+            if start:
+                self._yield_to_ingest(oldest)
+            chunk = trace_ids[start:start + self.chunk]
+            try:
+                self.assembler.assemble_pending(len(chunk), among=chunk)
+            except Exception as exc:  # noqa: BLE001 - the traces stay dirty; ingest goes on
+                self._failed(trace_ids[start:], oldest, exc)
+                return
+        with self._cond:
+            self._assembled_seq = max(self._assembled_seq, target)
+            self._failing = None
+            self._cond.notify_all()
+
+    def _yield_to_ingest(self, oldest: float) -> None:
+        with self._cond:
+            while not self._must_go(oldest, now := time.monotonic()):
+                self._cond.wait(max(0.001, min(self.quiet_s - (now - self._last_load),
+                                               self.max_lag_s - (now - oldest))))
+
+    def _failed(self, left: list[str], oldest: float, exc: Exception) -> None:
+        logger.error("assembling the runs of %d committed traces failed (retried in %g s): %s",
+                     len(left), self.retry_s, exc)
+        with self._cond:
+            self._failing = f"assembling runs fails: {exc}"
+            self._deferred.update(left)
+            self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
+            self._cond.notify_all()
+            if not self._stopping:
+                self._cond.wait_for(lambda: self._stopping, self.retry_s)
+            elif self._deferred:  # stopping: one more try is all; the next start assembles the rest
+                self._deferred.clear()
+                self._oldest = None
