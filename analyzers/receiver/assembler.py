@@ -21,7 +21,8 @@ it is assembled (milliseconds after the acknowledgement when the service is idle
 
 When nothing is waiting, it also assembles traces that other processes (replicas, importers, a killed
 predecessor) left dirty in the store. No trace stops it (``RunAssembler`` degrades a poisoned one); a
-store error is logged, the traces stay dirty and are retried after ``retry_s``.
+store error (a full disk, a read-only file system) is logged, the traces stay dirty and are retried
+after ``retry_s``, doubled at each failure in a row up to ``max_retry_s``.
 """
 
 from __future__ import annotations
@@ -45,12 +46,15 @@ class AssemblerThread:
     """Assembles committed traces after their acknowledgement; ``await_assembled`` is the read barrier."""
 
     def __init__(self, store: Store, *, quiet_s: float = 0.05, max_lag_s: float = 2.0, chunk: int = 256,
-                 retry_s: float = 1.0) -> None:
+                 retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         self.assembler = RunAssembler(store)
         self.quiet_s = quiet_s
         self.max_lag_s = max_lag_s
         self.chunk = chunk
         self.retry_s = retry_s
+        self.max_retry_s = max_retry_s
+        self._retry_in = retry_s  # the wait after the next failure
+        self._retry_at = 0.0  # no pass before this (monotonic), after a failure
         self._cond = threading.Condition()
         self._deferred: set[str] = set()
         self._oldest: float | None = None  # when the oldest commit in _deferred was made
@@ -161,12 +165,18 @@ class AssemblerThread:
     def _must_go(self, oldest: float, now: float) -> bool:
         return self._stopping or self._hurry > 0 or not self._busy(now) or now - oldest >= self.max_lag_s
 
+    def _wait_s(self, oldest: float, now: float) -> float:
+        return max(0.001, min(self.quiet_s - (now - self._last_load), self.max_lag_s - (now - oldest)))
+
     def _next(self) -> tuple[list[str], int | None, float] | None:
         """The next pass: (traces, the sequence number they complete, when the oldest was committed);
         target ``None`` for an idle pass over other processes' dirty traces; ``None`` to stop."""
         with self._cond:
             while True:
                 now = time.monotonic()
+                if now < self._retry_at and not self._stopping:  # after a failure: no pass before then
+                    self._cond.wait(self._retry_at - now)
+                    continue
                 if self._deferred:
                     assert self._oldest is not None
                     if self._must_go(self._oldest, now):
@@ -174,8 +184,7 @@ class AssemblerThread:
                         self._deferred.clear()
                         self._oldest = None
                         return work
-                    self._cond.wait(max(0.001, min(self.quiet_s - (now - self._last_load),
-                                                   self.max_lag_s - (now - self._oldest))))
+                    self._cond.wait(self._wait_s(self._oldest, now))
                     continue
                 if self._stopping:
                     return None
@@ -190,10 +199,18 @@ class AssemblerThread:
 
     def _idle_pass(self) -> bool:
         try:
-            return self.assembler.assemble_pending(_IDLE_TRACES) > 0
-        except Exception as exc:  # noqa: BLE001 - retried at the next idle pass
-            logger.warning("assembling the runs of dirty traces failed: %s", exc)
+            found = self.assembler.assemble_pending(_IDLE_TRACES) > 0
+        except Exception as exc:  # noqa: BLE001 - retried after a pause
+            logger.warning("assembling the runs of dirty traces failed (retried in %g s): %s", self._retry_in, exc)
+            with self._cond:
+                self._back_off()
             return False
+        self._retry_in = self.retry_s
+        return found
+
+    def _back_off(self) -> None:
+        self._retry_at = time.monotonic() + self._retry_in
+        self._retry_in = min(self.max_retry_s, self._retry_in * 2)
 
     def _assemble_all(self, trace_ids: list[str], target: int, oldest: float) -> None:
         for start in range(0, len(trace_ids), self.chunk):
@@ -208,24 +225,22 @@ class AssemblerThread:
         with self._cond:
             self._assembled_seq = max(self._assembled_seq, target)
             self._failing = None
+            self._retry_in = self.retry_s
             self._cond.notify_all()
 
     def _yield_to_ingest(self, oldest: float) -> None:
         with self._cond:
             while not self._must_go(oldest, now := time.monotonic()):
-                self._cond.wait(max(0.001, min(self.quiet_s - (now - self._last_load),
-                                               self.max_lag_s - (now - oldest))))
+                self._cond.wait(self._wait_s(oldest, now))
 
     def _failed(self, left: list[str], oldest: float, exc: Exception) -> None:
         logger.error("assembling the runs of %d committed traces failed (retried in %g s): %s",
-                     len(left), self.retry_s, exc)
+                     len(left), self._retry_in, exc)
         with self._cond:
             self._failing = f"assembling runs fails: {exc}"
+            self._cond.notify_all()  # readers stop waiting for it
+            if self._stopping:  # one try at stopping: the traces stay dirty; the next start assembles them
+                return
             self._deferred.update(left)
             self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
-            self._cond.notify_all()
-            if not self._stopping:
-                self._cond.wait_for(lambda: self._stopping, self.retry_s)
-            elif self._deferred:  # stopping: one more try is all; the next start assembles the rest
-                self._deferred.clear()
-                self._oldest = None
+            self._back_off()
