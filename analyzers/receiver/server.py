@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from analyzers.receiver.admission import BodyPace, ClientSlots, MemoryBudget
+from analyzers.receiver.assembler import READ_BARRIER_S
 from analyzers.receiver.binding import bind_http_socket, require_token_beyond_loopback
 from analyzers.receiver.exports import OtlpExports
 from analyzers.receiver.grpc_service import build_grpc_server
 from analyzers.receiver.http import HEADER_DEADLINE_S, HeaderDeadlineH11, ReceiverApp
-from analyzers.receiver.assembler import READ_BARRIER_S
 from analyzers.receiver.ingest import IngestQueue
 from analyzers.store.base import Store
 
