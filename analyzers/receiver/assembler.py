@@ -9,8 +9,12 @@ slow read) delays no commit, and so that ``health()`` can say which of the two s
 Coalesced under load: while spans keep arriving (a submit or commit within the last ``quiet_s``), the
 thread waits, so each trace is assembled once for many groups and the cores parse and commit; it
 assembles as soon as the load pauses, when a reader waits (below), when the oldest unassembled commit
-is ``max_lag_s`` old (under sustained load assembly then shares the cores with ingest, which bounds the
-backlog), and before it stops. It works in chunks of ``chunk`` traces and re-checks between them.
+is ``max_lag_s`` old (under sustained load assembly then shares the cores with ingest), and before it
+stops. It works in chunks of ``chunk`` traces and re-checks between them. When assembly still falls
+behind (more spans arrive than the cores can both commit and assemble), the writer calls ``throttle``
+before each commit, which waits while the oldest unassembled commit is over ``max_backlog_s`` old:
+acknowledgements then slow down to the pace of assembly, so the backlog (its memory, and how stale a
+run can be) stays bounded.
 
 Read barrier (read-your-writes for runs): every commit that carries traces takes the next sequence
 number; ``await_assembled`` notes the number at its start, hurries the thread and waits until assembly
@@ -45,11 +49,13 @@ _IDLE_TRACES = 64
 class AssemblerThread:
     """Assembles committed traces after their acknowledgement; ``await_assembled`` is the read barrier."""
 
-    def __init__(self, store: Store, *, quiet_s: float = 0.05, max_lag_s: float = 2.0, chunk: int = 256,
-                 retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
+    def __init__(self, store: Store, *, quiet_s: float = 0.05, max_lag_s: float = 2.0,
+                 max_backlog_s: float = READ_BARRIER_S, chunk: int = 256, retry_s: float = 1.0,
+                 max_retry_s: float = 30.0) -> None:
         self.assembler = RunAssembler(store)
         self.quiet_s = quiet_s
         self.max_lag_s = max_lag_s
+        self.max_backlog_s = max_backlog_s
         self.chunk = chunk
         self.retry_s = retry_s
         self.max_retry_s = max_retry_s
@@ -58,6 +64,7 @@ class AssemblerThread:
         self._cond = threading.Condition()
         self._deferred: set[str] = set()
         self._oldest: float | None = None  # when the oldest commit in _deferred was made
+        self._pass_oldest: float | None = None  # the same for the pass in progress
         self._committed_seq = 0
         self._assembled_seq = 0
         self._hurry = 0  # readers waiting on the barrier
@@ -89,6 +96,25 @@ class AssemblerThread:
             self._committed_seq += 1
             self._last_load = now
             self._cond.notify_all()
+
+    def throttle(self) -> None:
+        """Wait while the oldest unassembled commit is over ``max_backlog_s`` old (called by the writer
+        before each commit); never while assembly cannot progress (it fails, it stopped, or stops)."""
+        with self._cond:
+            if self._backlog_age(time.monotonic()) <= self.max_backlog_s:
+                return
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                while (self._backlog_age(time.monotonic()) > self.max_backlog_s and not self._stopping
+                       and self._cannot_wait() is None):
+                    self._cond.wait(0.1)
+            finally:
+                self._hurry -= 1
+
+    def _backlog_age(self, now: float) -> float:
+        oldest = [t for t in (self._oldest, self._pass_oldest) if t is not None]
+        return now - min(oldest) if oldest else 0.0
 
     # --- the readers' side ---------------------------------------------------------------------------
     def await_assembled(self, timeout: float = READ_BARRIER_S) -> bool:
@@ -181,6 +207,7 @@ class AssemblerThread:
                     assert self._oldest is not None
                     if self._must_go(self._oldest, now):
                         work = sorted(self._deferred), self._committed_seq, self._oldest
+                        self._pass_oldest = self._oldest
                         self._deferred.clear()
                         self._oldest = None
                         return work
@@ -224,6 +251,7 @@ class AssemblerThread:
                 return
         with self._cond:
             self._assembled_seq = max(self._assembled_seq, target)
+            self._pass_oldest = None
             self._failing = None
             self._retry_in = self.retry_s
             self._cond.notify_all()
@@ -238,7 +266,8 @@ class AssemblerThread:
                      len(left), self._retry_in, exc)
         with self._cond:
             self._failing = f"assembling runs fails: {exc}"
-            self._cond.notify_all()  # readers stop waiting for it
+            self._pass_oldest = None
+            self._cond.notify_all()  # readers and the writer stop waiting for it
             if self._stopping:  # one try at stopping: the traces stay dirty; the next start assembles them
                 return
             self._deferred.update(left)

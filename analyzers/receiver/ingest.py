@@ -123,6 +123,7 @@ class IngestQueue:
     def _run(self) -> None:
         try:
             while (group := self._take()) is not None:
+                self.assembly.throttle()  # assembly far behind: ack at its pace, so its backlog stays bounded
                 try:
                     self._commit(group)
                 finally:

@@ -81,6 +81,7 @@ def test_runs_cli_json_and_rest_give_the_same_documented_shape(server, store, tm
                      attrs={sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "restart_pod",
                             sc.ERROR_TYPE: "PodNotFound"})
     assert post(server, p.body(agent, p.tool_span(trace_id, 2, "get_pods", 2), failing), PROTOBUF)[0] == 200
+    assert server.await_runs()  # the CLI reads the file itself, beside the server: the run must be assembled
     assert main(["runs", "--db", str(tmp_path / "analyzer.db"), "--agent", "shape", "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     rest = get(server, "/api/runs?agent=shape")[1]
