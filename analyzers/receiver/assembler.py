@@ -67,7 +67,7 @@ class AssemblerThread:
         self._pass_oldest: float | None = None  # the same for the pass in progress
         self._committed_seq = 0
         self._assembled_seq = 0
-        self._hurry = 0  # readers waiting on the barrier
+        self._hurry = 0  # readers waiting on the barrier, and the writer when throttled
         self._last_load = 0.0
         self._failing: str | None = None
         self._died: str | None = None
@@ -84,7 +84,8 @@ class AssemblerThread:
         self._last_load = time.monotonic()
 
     def committed(self, trace_ids: Iterable[str]) -> None:
-        """The spans of ``trace_ids`` are committed (called before they are acknowledged)."""
+        """The spans (or evaluations) of ``trace_ids`` are committed (called before they are
+        acknowledged)."""
         ids = set(trace_ids)
         if not ids:
             return

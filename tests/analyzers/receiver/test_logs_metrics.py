@@ -108,6 +108,19 @@ def test_logs_in_otlp_json_with_hex_ids(server, store):
     assert (record.span_id, record.name, record.score_value) == (span_id, "accuracy", 0.9)
 
 
+def test_a_read_after_an_evaluations_ack_sees_the_outcome_it_sets(server):
+    from tests.analyzers.receiver.test_runs_api import get
+
+    trace_id = p.new_trace_id()
+    assert post(server, p.body(p.agent_span(trace_id)), PROTOBUF)[0] == 200
+    assert get(server, f"/api/runs/{trace_id.hex()}")[1]["outcome"] is None
+    judged = LogRecord(trace_id=trace_id, event_name=sc.EVENT_EVALUATION_RESULT, attributes=[
+        p.kv(sc.GEN_AI_EVALUATION_NAME, "task_success"), p.kv(sc.GEN_AI_EVALUATION_SCORE_LABEL, "fail")])
+    assert post(server, _logs_request(judged).SerializeToString(), PROTOBUF, "/v1/logs")[0] == 200
+    run = get(server, f"/api/runs/{trace_id.hex()}")[1]
+    assert (run["outcome"], run["outcome_source"]) == ("failure", "evaluation")
+
+
 def test_an_all_zero_span_id_means_no_span_for_a_parent_and_a_log_record(server, store):
     trace_id = p.new_trace_id()
     root = p.agent_span(trace_id)
