@@ -123,8 +123,8 @@ class IngestQueue:
     def _run(self) -> None:
         try:
             while (group := self._take()) is not None:
-                self.assembly.throttle()  # assembly far behind: ack at its pace, so its backlog stays bounded
                 try:
+                    self.assembly.throttle()  # assembly far behind: ack at its pace; its backlog stays bounded
                     self._commit(group)
                 finally:
                     with self._cond:
