@@ -107,3 +107,22 @@ def test_another_process_sees_the_run_once_assembled(tmp_path: Path):
         proc.wait(30)
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_the_learning_cycle_beside_a_server_waits_for_the_runs_it_acknowledged(tmp_path: Path):
+    from analyzers.api.context import ServiceContext
+    from analyzers.orchestrator.config import MetaAgentConfig
+    from analyzers.orchestrator.meta_agent import MetaAgent
+
+    config = MetaAgentConfig(db=str(tmp_path / "svc.db"), prompts_repo=str(tmp_path / "prompts"))
+    with SqliteStore(tmp_path / "svc.db") as store:
+        learner = MetaAgent(config, store=store, embedded=False)  # as serve --learn-every builds it
+        context = ServiceContext(store=store, meta_agent=learner)
+        with AnalyzerServer(store, grpc_port=None, context=context) as srv:
+            trace_id = p.new_trace_id()
+            assert post(srv, p.body(p.agent_span(trace_id, "learner"), p.tool_span(trace_id, 2, "ls", 1)),
+                        PROTOBUF)[0] == 200
+            learner.flush()  # what every learning cycle does first
+            run = store.get_run(trace_id.hex())
+            assert run is not None and [s.name for s in run.steps] == ["ls"]
+        learner.close()
