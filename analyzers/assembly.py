@@ -2,9 +2,9 @@
 
 Storing a span (or an evaluation) marks its trace dirty; ``RunAssembler`` reads the dirty traces'
 inputs from the store, turns them into ``Run``s with the conventions layer and saves them. The store
-holds no assembly logic and its reads never assemble; the receiver's writer runs this step after each
-group commit (so a run is up to date when its spans are acknowledged) and when idle, the SDK exporter
-after each export.
+holds no assembly logic and its reads never assemble; the receiver's assembler thread runs this step
+after each acknowledged group commit and when idle (``analyzers.receiver.assembler``, whose read barrier
+lets a reader wait for it), the SDK exporter after each export.
 
 No trace can stop assembly: a trace whose spans the conventions layer cannot read is assembled from the
 spans it can read (or keeps its previous run), and the failure is logged and counted in ``errors``.

@@ -10,7 +10,7 @@ def closest_first(name: str, known: Iterable[str]) -> list[str]:
     """``known`` sorted for an error message: the names most like ``name`` first (a typo's intended name
     leads), then the rest alphabetically."""
     names = sorted(set(known))
-    close = difflib.get_close_matches(name, names, n=len(names), cutoff=0.5)
+    close = difflib.get_close_matches(name, names, n=max(1, len(names)), cutoff=0.5)
     return close + [n for n in names if n not in close]
 
 

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ class MetaAgent:
         self._cycle_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._capture = None
+        #: set by the server this agent runs beside: waits until the runs of every acknowledged span
+        #: are assembled, so a cycle sees them (``analyzers.receiver.assembler``)
+        self.read_barrier: Callable[[], object] | None = None
         if embedded if embedded is not None else self._owns_store:
             from analyzers.orchestrator.embedded import EmbeddedCapture
 
@@ -102,9 +106,12 @@ class MetaAgent:
 
     # --- learning ---------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Commit the spans recorded in this process to the store (embedded mode; else a no-op)."""
+        """Commit the spans recorded in this process to the store (embedded mode); beside a server, wait
+        until the runs of the spans it acknowledged are assembled."""
         if self._capture is not None and not self._capture.flush():
             logger.warning("flushing recorded spans to the store timed out")
+        if self.read_barrier is not None:
+            self.read_barrier()
 
     def _assess_new_runs(self, agents: list[str], since_ns: int | None) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -149,6 +149,8 @@ class OtlpExports:
         decoded = otlp_logs.decode_logs(request)
         if decoded.evaluations:
             self.store.write_evaluations(decoded.evaluations)
+            # an evaluation can set its run's outcome: assembled after the ack, behind the read barrier
+            self.ingest.assembly.committed(e.trace_id for e in decoded.evaluations)
         self.counters.add("evaluations_accepted", len(decoded.evaluations))
         self.counters.add("log_records_dropped", decoded.dropped)
         self.counters.add("log_records_rejected", decoded.rejected)

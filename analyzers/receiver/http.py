@@ -178,6 +178,10 @@ class ReceiverApp:
             return
         await self._route(ex, method, path)
 
+    def _handle(self, route: Route, request: Request) -> Response:
+        self.context.await_runs()  # read-your-writes: the runs of every span acknowledged before this request
+        return route.handler(request, self.context)
+
     def _health(self) -> str | None:
         return self.exports.ingest.health() or self.context.store.health()
 
@@ -274,7 +278,7 @@ class ReceiverApp:
                 request = Request(method, path, dict(parse_qsl(ex.scope["query_string"].decode("latin-1"))),
                                   ex.headers, bytes(body), params)
                 try:
-                    response: Response = await self._in_pool(self.api_pool, route.handler, request, self.context)
+                    response: Response = await self._in_pool(self.api_pool, self._handle, route, request)
                 except HttpError as exc:
                     await ex.send_json(exc.status, {"error": exc.message}, exc.headers)
                     return

@@ -2,18 +2,18 @@
 
 Request threads ``submit`` their decoded spans and wait (at most ``timeout`` seconds); one writer
 thread takes everything queued (up to ``group_spans``), commits it in one transaction (group commit:
-one fsync for many requests) and wakes each waiting request with its result. Before it acknowledges a
-group that leaves the queue empty, it assembles the runs of every trace committed since the last
-assembly (``analyzers.assembly``): a run is current once its spans are acknowledged and no more are
-waiting. Under sustained load assembly is deferred and coalesced (each trace assembled once for many
-groups), up to ``group_spans`` traces at a time. The queue is bounded in spans, so memory stays bounded
-under overload: a request that does not fit is refused at once with ``OverloadedError`` (HTTP 503 /
-gRPC UNAVAILABLE, both retried by the OTLP exporters). When idle, the writer assembles the runs of
-traces that other processes (replicas, importers, a killed predecessor) left dirty.
+one fsync for many requests) and wakes each waiting request with its result as soon as the commit is
+done. Assembly never runs before an acknowledgement: the group's traces go to the ``AssemblerThread``
+(``analyzers.receiver.assembler``), which assembles their runs after the ack, coalesced under load;
+``await_assembled`` is the read barrier that lets a reader see the runs of every span acknowledged
+before it. The queue is bounded in spans, so memory stays bounded under overload: a request that does
+not fit is refused at once with ``OverloadedError`` (HTTP 503 / gRPC UNAVAILABLE, both retried by the
+OTLP exporters).
 
 One request cannot fail its neighbours: when a group's commit fails, each of its requests is committed
 again on its own, so only the requests whose spans the store refuses get the error. The writer thread
-never dies on an error; if it stops anyway, ``health()`` says so and ``submit`` refuses at once.
+never dies on an error; if it stops anyway, ``health()`` says so and ``submit`` refuses at once
+(``health()`` also says when the assembler thread has stopped; ingest goes on without it).
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from analyzers.assembly import RunAssembler
 from analyzers.errors import OverloadedError, StoreError
 from analyzers.model import SpanRecord
+from analyzers.receiver.assembler import READ_BARRIER_S, AssemblerThread
 from analyzers.store.base import Store
 
 logger = logging.getLogger(__name__)
 
-_IDLE_ASSEMBLE_TRACES = 64
 SUBMIT_TIMEOUT_S = 30.0
 
 
@@ -48,7 +47,7 @@ class IngestQueue:
 
     def __init__(self, store: Store, *, max_queued_spans: int = 100_000, group_spans: int = 20_000) -> None:
         self.store = store
-        self.assembler = RunAssembler(store)
+        self.assembly = AssemblerThread(store)
         self.max_queued_spans = max_queued_spans
         self.group_spans = group_spans
         self._queue: deque[_Pending] = deque()
@@ -56,10 +55,10 @@ class IngestQueue:
         self._cond = threading.Condition()
         self._stopping = False
         self._died: str | None = None
-        self._deferred: set[str] = set()  # committed traces whose assembly waits for a pause in the load
         self._thread = threading.Thread(target=self._run, name="otel-meta-ingest-writer", daemon=True)
 
     def start(self) -> None:
+        self.assembly.start()
         self._thread.start()
 
     def submit(self, spans: Sequence[SpanRecord], timeout: float | None = SUBMIT_TIMEOUT_S) -> int:
@@ -83,6 +82,7 @@ class IngestQueue:
             self._queue.append(item)
             self._queued_spans += len(spans)
             self._cond.notify()
+        self.assembly.note_load()
         if not item.done.wait(timeout):
             raise OverloadedError(f"the store did not commit within {timeout:g} s; retry later")
         if item.error is not None:
@@ -93,43 +93,38 @@ class IngestQueue:
     def queued_spans(self) -> int:
         return self._queued_spans
 
+    def await_assembled(self, timeout: float = READ_BARRIER_S) -> bool:
+        """The read barrier: wait until the runs of every span acknowledged before this call are
+        assembled (``AssemblerThread.await_assembled``)."""
+        return self.assembly.await_assembled(timeout)
+
     def health(self) -> str | None:
-        """``None`` while the writer thread runs, else why it does not."""
+        """``None`` while the writer and assembler threads run, else why one does not."""
         if self._died is not None:
             return f"the ingest writer has stopped: {self._died}"
         if self._thread.ident is not None and not self._thread.is_alive() and not self._stopping:
             return "the ingest writer has stopped"
-        return None
+        return self.assembly.health()
 
     def _take(self) -> list[_Pending] | None:
-        busy = False
-        while True:
-            with self._cond:
-                if not self._queue and not self._stopping and not busy:
-                    self._cond.wait(0.05)
-                if self._queue:
-                    group: list[_Pending] = []
-                    n = 0
-                    while self._queue and (not group or n + len(self._queue[0].spans) <= self.group_spans):
-                        item = self._queue.popleft()
-                        group.append(item)
-                        n += len(item.spans)
-                    return group
-                if self._stopping:
-                    return None
-            busy = self._assemble(_IDLE_ASSEMBLE_TRACES) > 0
-
-    def _assemble(self, max_traces: int, among: Sequence[str] | None = None) -> int:
-        try:
-            return self.assembler.assemble_pending(max_traces, among=among)
-        except Exception as exc:  # noqa: BLE001 - assembly is retried on the next pass; ingest goes on
-            logger.warning("assembling runs failed: %s", exc)
-            return 0
+        with self._cond:
+            while not self._queue and not self._stopping:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            group: list[_Pending] = []
+            n = 0
+            while self._queue and (not group or n + len(self._queue[0].spans) <= self.group_spans):
+                item = self._queue.popleft()
+                group.append(item)
+                n += len(item.spans)
+            return group
 
     def _run(self) -> None:
         try:
             while (group := self._take()) is not None:
                 try:
+                    self.assembly.throttle()  # assembly far behind: ack at its pace; its backlog stays bounded
                     self._commit(group)
                 finally:
                     with self._cond:
@@ -156,12 +151,7 @@ class IngestQueue:
         else:
             for item in group:
                 item.error = error
-        self._deferred.update(s.trace_id for item in group if item.error is None for s in item.spans)
-        with self._cond:
-            busy = bool(self._queue)
-        if not busy or len(self._deferred) >= self.group_spans:
-            self._assemble(len(self._deferred), among=sorted(self._deferred))
-            self._deferred.clear()
+        self.assembly.committed(s.trace_id for item in group if item.error is None for s in item.spans)
         for item in group:
             item.stored = 0 if item.error else len(item.spans)
             item.done.set()
@@ -175,9 +165,11 @@ class IngestQueue:
         return None
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Commit what is queued, then stop the writer thread."""
+        """Commit what is queued, stop the writer thread, then assemble what was committed and stop the
+        assembler (so a clean stop leaves no run unassembled)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.assembly.stop(timeout)

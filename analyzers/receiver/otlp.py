@@ -136,6 +136,12 @@ _BAD_TIMES = (f"start and end times must be at most {MAX_TIME_UNIX_NANO} ns (2^6
               "and the end not before the start")
 
 
+def optional_span_id(raw: bytes) -> str | None:
+    """The hex span id of a parent or a log record's span, or ``None`` when there is none: empty, all
+    zero (OTLP's "no span") or not 8 bytes long."""
+    return raw.hex() if len(raw) == 8 and any(raw) else None
+
+
 def _span_problem(s: Any) -> str | None:
     """Why a span cannot be stored as it came, or ``None``; checked before it can reach a transaction."""
     tid, sid, pid = s.trace_id, s.span_id, s.parent_span_id
@@ -186,11 +192,10 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
                 if problem is not None:
                     rejections.add(problem)
                     continue
-                pid = s.parent_span_id
                 spans.append(SpanRecord(
                     trace_id=s.trace_id.hex(),
                     span_id=s.span_id.hex(),
-                    parent_span_id=pid.hex() if pid and pid != b"\0" * 8 else None,
+                    parent_span_id=optional_span_id(s.parent_span_id),
                     name=s.name,
                     kind=s.kind,
                     start_time_unix_nano=s.start_time_unix_nano,
@@ -346,5 +351,5 @@ def _count_fields(view: memoryview, pos: int, end: int, path: tuple[int, ...]) -
 
 __all__ = [
     "MAX_TIME_UNIX_NANO", "DecodedBatch", "Rejections", "count_json_items", "count_spans", "count_wire_items", "decode_attributes",
-    "decode_request", "gunzip", "json_to_message", "load_json", "parse_json", "parse_protobuf",
+    "decode_request", "gunzip", "json_to_message", "load_json", "optional_span_id", "parse_json", "parse_protobuf",
 ]

@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from analyzers.model import EvaluationRecord
-from analyzers.receiver.otlp import MAX_TIME_UNIX_NANO, Rejections, decode_attributes
+from analyzers.receiver.otlp import MAX_TIME_UNIX_NANO, Rejections, decode_attributes, optional_span_id
 from otel_meta import semconv as sc
 
 _METRIC_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
@@ -91,10 +91,9 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedLogs:
                 if problem is not None:
                     rejections.add(problem)
                     continue
-                span_id = record.span_id
                 evaluations.append(EvaluationRecord(
                     trace_id=record.trace_id.hex(),
-                    span_id=span_id.hex() if len(span_id) == 8 and any(span_id) else None,
+                    span_id=optional_span_id(record.span_id),
                     name=str(attributes[sc.GEN_AI_EVALUATION_NAME]),
                     score_value=_score(attributes.get(sc.GEN_AI_EVALUATION_SCORE_VALUE)),
                     score_label=_text(attributes.get(sc.GEN_AI_EVALUATION_SCORE_LABEL)),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from analyzers.receiver.admission import BodyPace, ClientSlots, MemoryBudget
+from analyzers.receiver.assembler import READ_BARRIER_S
 from analyzers.receiver.binding import bind_http_socket, require_token_beyond_loopback
 from analyzers.receiver.exports import OtlpExports
 from analyzers.receiver.grpc_service import build_grpc_server
@@ -31,7 +32,8 @@ class AnalyzerServer:
     not), OTLP/gRPC ``TraceService``, ``LogsService`` and ``MetricsService``, ``GET /healthz`` and every
     route of ``analyzers.api.all_routes()``.
 
-    A success reply is sent only after the spans (or evaluations) are committed to ``store``. With
+    A success reply is sent only after the spans (or evaluations) are committed to ``store``; their runs
+    are assembled right after (``await_runs`` waits for that; every REST route does). With
     ``token`` set, every endpoint except ``/healthz`` needs ``Authorization: Bearer <token>``; a host
     other than loopback needs a token (``InsecureBindError``). Port 0 picks a free port (read it from
     ``http_address`` / ``grpc_address``); ``grpc_port=None`` serves no gRPC. A port that cannot be
@@ -67,6 +69,9 @@ class AnalyzerServer:
         self.grace_s = grace_s
         self.context = context if context is not None else ServiceContext(store=store)
         self.ingest = IngestQueue(store, max_queued_spans=max_queued_spans)
+        self.context.read_barrier = self.ingest.await_assembled
+        if self.context.meta_agent is not None:  # the learning cycle of serve --learn-every reads runs too
+            self.context.meta_agent.read_barrier = self.ingest.await_assembled
         self.budget = MemoryBudget(max(max_inflight_bytes, max_body_bytes))
         self.exports = OtlpExports(self.ingest, store, max_items_per_request=max_queued_spans)
         self._ingest_pool = ThreadPoolExecutor(8, thread_name_prefix="otel-meta-ingest")
@@ -111,6 +116,12 @@ class AnalyzerServer:
     def base_url(self) -> str:
         host, port = self.http_address
         return f"http://{host}:{port}"
+
+    def await_runs(self, timeout: float = READ_BARRIER_S) -> bool:
+        """Wait until the runs of every span acknowledged so far are assembled (the barrier every REST
+        route passes; for readers of ``store`` in this process). ``False`` when that did not happen
+        within ``timeout`` seconds (or cannot: assembly fails, or the assembler has stopped)."""
+        return self.ingest.await_assembled(timeout)
 
     @property
     def counters(self) -> dict[str, int]:

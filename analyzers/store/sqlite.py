@@ -15,10 +15,12 @@ traces dirty and ``analyzers.assembly`` turns them into runs through ``dirty_tra
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -84,6 +86,16 @@ def _fix(code: str | None, path: Path) -> tuple[type[StoreError], str]:
     return StoreError, "check the disk and the file, then retry"
 
 
+def _on_read_only_fs(directory: Path) -> bool:
+    """Whether ``directory`` refuses a new file with EROFS: asked of the kernel itself, since ext4's
+    emergency read-only state (after a disk error) is not in ``statvfs``' flags on recent kernels."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return False
+    except OSError as exc:
+        return exc.errno == errno.EROFS
+
+
 class SqliteStore:
     """The ``Store`` on one SQLite file. Safe to use from several threads and processes.
 
@@ -138,6 +150,11 @@ class SqliteStore:
         """A ``StoreError`` (subclass) that keeps SQLite's own message and says what to do."""
         code = getattr(exc, "sqlite_errorname", None)
         cls, fix = _fix(code, self.path)
+        if str(code).startswith(("SQLITE_IOERR", "SQLITE_READONLY")) and _on_read_only_fs(self.path.parent):
+            # SQLite says only "disk I/O error" when write() fails with EROFS
+            cls, fix = StoreLocationError, (f"read-only file system: {self.path.parent} is on a file system "
+                                            "mounted read-only (the kernel remounts one so after a disk error; "
+                                            "see its log); make it writable again, or choose another --db")
         return cls(f"cannot {what} at {self.path}: {exc}; {fix}")
 
     # --- connections and transactions ----------------------------------------------------------------

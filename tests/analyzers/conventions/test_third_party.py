@@ -30,6 +30,7 @@ def run_client(python: Path | str, script: str, server: AnalyzerServer) -> str:
         )
         assert len(openai_server.requests) >= 1
     assert result.returncode == 0, result.stderr[-3000:]
+    assert server.await_runs()  # the client exited after its export's ack; its run is assembled after it
     return result.stdout.strip().splitlines()[-1]
 
 

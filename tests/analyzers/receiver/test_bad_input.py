@@ -38,7 +38,7 @@ def assert_still_serving(server, store) -> None:
     trace_id = p.new_trace_id()
     status, _, data = post(server, p.body(p.agent_span(trace_id)), PROTOBUF)
     assert status == 200, data
-    assert store.get_run(trace_id.hex()) is not None
+    assert server.await_runs() and store.get_run(trace_id.hex()) is not None
 
 
 def status_message(data: bytes) -> str:
@@ -50,6 +50,7 @@ def stored_before(server, store):
     trace_id = p.new_trace_id()
     assert post(server, p.body(p.agent_span(trace_id), p.tool_span(trace_id, 2, "ls", 1)), PROTOBUF)[0] == 200
     yield trace_id.hex()
+    assert server.await_runs()
     assert [s.name for s in store.get_run(trace_id.hex()).steps] == ["ls"]
     assert_still_serving(server, store)
 
@@ -110,7 +111,7 @@ def test_wrong_or_missing_token_gets_401_but_healthz_is_open(store):
         conn.close()
         trace_id = p.new_trace_id()
         status, _, _ = post(srv, p.body(p.agent_span(trace_id)), {**PROTOBUF, "Authorization": "Bearer t0k"})
-        assert status == 200 and store.get_run(trace_id.hex()) is not None
+        assert status == 200 and srv.await_runs() and store.get_run(trace_id.hex()) is not None
     finally:
         srv.stop()
 
@@ -159,7 +160,7 @@ def test_invalid_span_ids_are_a_partial_success(server, store):
     response = ExportTraceServiceResponse.FromString(data)
     assert response.partial_success.rejected_spans == 2
     assert "trace_id must be 16 bytes" in response.partial_success.error_message
-    assert store.get_run(good.hex()) is not None
+    assert server.await_runs() and store.get_run(good.hex()) is not None
 
 
 def test_json_encoding_with_hex_ids_and_partial_success(server, store):
@@ -177,7 +178,7 @@ def test_json_encoding_with_hex_ids_and_partial_success(server, store):
     assert json.loads(data)["partialSuccess"]["rejectedSpans"] == "1"
     [span] = store.spans_for_trace(trace_id)
     assert (span.span_id, span.attributes["retries"]) == ("00000000000000a1", 3)
-    assert store.get_run(trace_id).duration_ms == 500
+    assert server.await_runs() and store.get_run(trace_id).duration_ms == 500
 
 
 def test_grpc_malformed_protobuf_is_invalid_argument(server, store):
@@ -225,7 +226,7 @@ def test_overload_answers_503_with_retry_after_and_grpc_unavailable(tmp_path):
         blocker.execute("ROLLBACK")
         blocker.close()
         t.join(20)
-    assert results == [200] and store.get_run(first.hex()) is not None
+    assert results == [200] and srv.await_runs() and store.get_run(first.hex()) is not None
     srv.stop()
     store.close()
 

@@ -206,3 +206,11 @@ def test_the_server_refuses_a_non_loopback_bind_without_a_token_and_accepts_loop
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("10.1.2.3")
     AnalyzerServer(store, host="0.0.0.0", http_port=0, grpc_port=None, token="t").stop()
+
+
+def test_runs_of_an_unknown_agent_in_a_store_without_runs_is_one_line(tmp_path):
+    SqliteStore(tmp_path / "empty.db").close()
+    proc = subprocess.run([sys.executable, "-m", "analyzers", "runs", "--db", str(tmp_path / "empty.db"),
+                           "--agent", "ghost"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("otel-meta runs: no runs of agent 'ghost' in the store; agents with runs: none")

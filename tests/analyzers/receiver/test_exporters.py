@@ -41,7 +41,8 @@ def _record_agent_run(exporter) -> str:
     return format(agent.get_span_context().trace_id, "032x")
 
 
-def _check_run(store, trace_id: str) -> None:
+def _check_run(server, store, trace_id: str) -> None:
+    assert server.await_runs()
     run = store.get_run(trace_id)
     assert run is not None and run.complete
     assert (run.agent, run.outcome, run.prompt_version) == ("diag", False, "1.2.0")
@@ -61,7 +62,7 @@ def _check_run(store, trace_id: str) -> None:
 def test_http_protobuf_exporter_spans_are_stored_whole(server, store):
     host, port = server.http_address
     trace_id = _record_agent_run(HttpExporter(endpoint=f"http://{host}:{port}/v1/traces"))
-    _check_run(store, trace_id)
+    _check_run(server, store, trace_id)
 
 
 def test_http_exporter_with_gzip_compression(server, store):
@@ -70,14 +71,14 @@ def test_http_exporter_with_gzip_compression(server, store):
     host, port = server.http_address
     trace_id = _record_agent_run(HttpExporter(endpoint=f"http://{host}:{port}/v1/traces",
                                               compression=Compression.Gzip))
-    _check_run(store, trace_id)
+    _check_run(server, store, trace_id)
 
 
 def test_grpc_exporter_spans_are_stored_whole(server, store):
     host, port = server.grpc_address
     trace_id = _record_agent_run(GrpcExporter(endpoint=f"{host}:{port}", insecure=True,
                                               compression=grpc.Compression.Gzip))
-    _check_run(store, trace_id)
+    _check_run(server, store, trace_id)
 
 
 @pytest.fixture
@@ -91,9 +92,9 @@ def test_token_protects_both_protocols(token_server, store):
     host, port = token_server.http_address
     ghost, gport = token_server.grpc_address
     ok_http = HttpExporter(endpoint=f"http://{host}:{port}/v1/traces", headers={"Authorization": "Bearer s3cret"})
-    _check_run(store, _record_agent_run(ok_http))
+    _check_run(token_server, store, _record_agent_run(ok_http))
     ok_grpc = GrpcExporter(endpoint=f"{ghost}:{gport}", insecure=True, headers={"authorization": "Bearer s3cret"})
-    _check_run(store, _record_agent_run(ok_grpc))
+    _check_run(token_server, store, _record_agent_run(ok_grpc))
 
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -154,7 +155,7 @@ def test_over_the_grpc_concurrency_limit_the_answer_is_unavailable_and_the_expor
     sender.join(30)
     assert results == [SpanExportResult.SUCCESS]
     assert store.spans_for_trace(format(span.get_span_context().trace_id, "032x"))
-    assert store.get_run(first.hex()) is not None
+    assert srv.await_runs() and store.get_run(first.hex()) is not None
     channel.close()
     srv.stop()
     store.close()

@@ -98,7 +98,7 @@ def test_every_gzip_member_is_decoded(server, store):
     first, second = p.new_trace_id(), p.new_trace_id()
     body = gzip.compress(p.body(p.agent_span(first))) + gzip.compress(p.body(p.agent_span(second)))
     status, _, _ = post(server, body, {**PROTOBUF, "Content-Encoding": "gzip"})
-    assert status == 200
+    assert status == 200 and server.await_runs()
     assert store.get_run(first.hex()) is not None and store.get_run(second.hex()) is not None
 
 
@@ -202,5 +202,5 @@ def test_out_of_range_times_are_this_requests_partial_success_never_its_neighbou
     for i in range(10):
         partial = ExportTraceServiceResponse.FromString(answers[f"bad{i}"][2]).partial_success
         assert partial.rejected_spans == 2 and "2^63-1" in partial.error_message
-    assert all(store.get_run(t.hex()) is not None for t in innocent)
+    assert server.await_runs() and all(store.get_run(t.hex()) is not None for t in innocent)
     assert store.count_spans() == 40 + 10

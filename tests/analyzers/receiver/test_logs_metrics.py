@@ -108,6 +108,34 @@ def test_logs_in_otlp_json_with_hex_ids(server, store):
     assert (record.span_id, record.name, record.score_value) == (span_id, "accuracy", 0.9)
 
 
+def test_a_read_after_an_evaluations_ack_sees_the_outcome_it_sets(server):
+    from tests.analyzers.receiver.test_runs_api import get
+
+    trace_id = p.new_trace_id()
+    assert post(server, p.body(p.agent_span(trace_id)), PROTOBUF)[0] == 200
+    assert get(server, f"/api/runs/{trace_id.hex()}")[1]["outcome"] is None
+    judged = LogRecord(trace_id=trace_id, event_name=sc.EVENT_EVALUATION_RESULT, attributes=[
+        p.kv(sc.GEN_AI_EVALUATION_NAME, "task_success"), p.kv(sc.GEN_AI_EVALUATION_SCORE_LABEL, "fail")])
+    assert post(server, _logs_request(judged).SerializeToString(), PROTOBUF, "/v1/logs")[0] == 200
+    run = get(server, f"/api/runs/{trace_id.hex()}")[1]
+    assert (run["outcome"], run["outcome_source"]) == ("failure", "evaluation")
+
+
+def test_an_all_zero_span_id_means_no_span_for_a_parent_and_a_log_record(server, store):
+    trace_id = p.new_trace_id()
+    root = p.agent_span(trace_id)
+    root.parent_span_id = b"\0" * 8  # some SDKs send eight zero bytes for "no parent"
+    assert post(server, p.body(root), PROTOBUF)[0] == 200
+    [span] = store.spans_for_trace(trace_id.hex())
+    assert span.parent_span_id is None
+    assert server.await_runs() and store.get_run(trace_id.hex()).complete  # the root has arrived
+    judged = LogRecord(trace_id=trace_id, span_id=b"\0" * 8, event_name=sc.EVENT_EVALUATION_RESULT,
+                       attributes=[p.kv(sc.GEN_AI_EVALUATION_NAME, "accuracy")])
+    assert post(server, _logs_request(judged).SerializeToString(), PROTOBUF, "/v1/logs")[0] == 200
+    [record] = store.evaluations_for_trace(trace_id.hex())
+    assert record.span_id is None
+
+
 @pytest.mark.parametrize("body,headers,status,needle", [
     (b"\x0a\xff\xff\xff\xff\x0f garbage", PROTOBUF, 400, "not a valid OTLP ExportLogsServiceRequest"),
     (b'{"resourceLogs": 5}', {"Content-Type": "application/json"}, 400, "not an OTLP ExportLogsServiceRequest"),

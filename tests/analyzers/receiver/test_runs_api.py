@@ -55,7 +55,7 @@ def test_late_outcome_sets_and_overrides_and_404s_for_unknown_traces(server, sto
     assert store.submission(tid) == "gave up"
     # A late span re-assembles the run; the override stays.
     assert post(server, p.body(p.tool_span(trace_id, 7, "ls", 3)), PROTOBUF)[0] == 200
-    assert store.get_run(tid).outcome is False
+    assert server.await_runs() and store.get_run(tid).outcome is False
     unknown = "ab" * 16
     status, _, data = post(server, b'{"success": true}', {"Content-Type": "application/json"},
                            f"/api/runs/{unknown}/outcome")
@@ -81,6 +81,7 @@ def test_runs_cli_json_and_rest_give_the_same_documented_shape(server, store, tm
                      attrs={sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "restart_pod",
                             sc.ERROR_TYPE: "PodNotFound"})
     assert post(server, p.body(agent, p.tool_span(trace_id, 2, "get_pods", 2), failing), PROTOBUF)[0] == 200
+    assert server.await_runs()  # the CLI reads the file itself, beside the server: the run must be assembled
     assert main(["runs", "--db", str(tmp_path / "analyzer.db"), "--agent", "shape", "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     rest = get(server, "/api/runs?agent=shape")[1]

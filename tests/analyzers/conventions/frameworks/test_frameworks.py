@@ -90,6 +90,7 @@ def run_client(case: Case, server: AnalyzerServer) -> tuple[list[dict], Scripted
     assert result.returncode == 0, result.stderr[-4000:]
     truth = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(truth) == len(plans.runs()), result.stdout[-2000:]
+    assert server.await_runs()  # the client exited after its exports' acks; runs are assembled after them
     return truth, model
 
 
