@@ -20,7 +20,7 @@ from analyzers.mining._candidates import (
 from analyzers.mining._clustering import RunClusterer
 from analyzers.mining._conditions import precondition_candidates, recovery_candidates
 from analyzers.mining._encoding import EncodedRuns, encode_runs
-from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
+from analyzers.mining._features import ToolSequenceFeaturizer, tool_run_matrix
 from analyzers.mining._matching import PatternRule
 from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
 from analyzers.mining._stats import holm_adjust, type_weights
@@ -127,7 +127,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         ngrams = self.featurizer_.fit_transform(enc)
         self.clusterer_ = RunClusterer(self.n_clusters, random_state=self.random_state).fit(ngrams)
         self.labels_ = self.clusterer_.labels_
-        tool_runs = binary_matrix(enc.step_run(), enc.step_tool.astype(np.int64), n, len(enc.tools))
+        tool_runs = tool_run_matrix(enc)
         strata, self.grouped_ = task_strata(enc)
         data = MiningData(
             enc=enc,
@@ -139,6 +139,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
             strata=strata,
             grouped=self.grouped_,
         )
+        del ngrams, tool_runs  # the tests read the CSC copies; at a million runs each CSR one is 100s of MB
         candidates: list[Candidate] = []
         if n >= 2 * support and 0 < enc.outcome.sum() < n:
             for generate in (
