@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from analyzers.mining._encoding import EncodedRuns
+from analyzers.mining._encoding import EncodedRuns, TraceIds
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def _as_encoded(X: SequencesLike) -> EncodedRuns:
     return EncodedRuns(
         agent=None,
         tools=tuple(vocab),
-        trace_ids=tuple(str(i) for i in range(n)),
+        trace_ids=TraceIds.of(str(i) for i in range(n)),
         outcome=np.zeros(n, dtype=np.int8),
         duration_ms=zeros.astype(np.float64),
         think_count=zeros.astype(np.int32),

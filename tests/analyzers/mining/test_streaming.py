@@ -63,3 +63,16 @@ def test_encoding_a_stream_in_batches_equals_encoding_a_list(store) -> None:  # 
     assert (whole.step_digest > 0).all() and whole.think_count.sum() > 0
     miner = PatternMiner().fit(store.iter_runs("task-agent", batch=50))
     assert [p.id for p in miner.patterns_] == [p.id for p in PatternMiner().fit(whole).patterns_]
+
+
+def test_trace_ids_are_kept_as_one_byte_string_and_read_back_as_str() -> None:
+    from analyzers.mining._encoding import TraceIds
+
+    runs = [Run(tid, "ag", True, 0, 1.0, ()) for tid in ("a" * 32, "ünïcode", "", "b1")]
+    ids = encode_runs(runs).trace_ids
+    assert isinstance(ids, TraceIds) and isinstance(ids[1], str)
+    assert len(ids) == 4 and list(ids) == ["a" * 32, "ünïcode", "", "b1"] and ids == tuple(ids)
+    assert (ids[-1], ids[1:3], ids[::-2]) == ("b1", ("ünïcode", ""), ("b1", "ünïcode"))
+    assert ids != ("a" * 32,) and ids != "a" * 32 and ids == TraceIds.of(list(ids))
+    with pytest.raises(IndexError, match="out of range for 4 runs"):
+        ids[4]
