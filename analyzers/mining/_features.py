@@ -138,6 +138,21 @@ def stack_rows(parts: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
     return m
 
 
+#: Entries of an indicator matrix a column-wise computation reads at a time (``column_blocks``).
+BLOCK_ENTRIES = 1 << 22
+
+
+def column_blocks(indicator: sp.spmatrix, entries: int = BLOCK_ENTRIES) -> list[sp.csc_matrix] | None:
+    """``indicator`` as consecutive blocks of whole columns of about ``entries`` entries each (a column
+    with more is a block of its own), or ``None`` when it has at most ``entries`` (one block)."""
+    if indicator.nnz <= entries or indicator.shape[1] < 2:
+        return None
+    m = sp.csc_matrix(indicator)
+    cuts = np.searchsorted(m.indptr, np.arange(entries, m.nnz, entries, dtype=np.int64), side="right") - 1
+    bounds = np.unique(np.concatenate([[0], np.maximum(cuts, 1), [m.shape[1]]]))
+    return [m[:, a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
 def run_batches(enc: EncodedRuns, batch_runs: int) -> Iterator[tuple[int, int, np.ndarray]]:
     """Consecutive ranges ``[start, stop)`` of at most ``batch_runs`` runs, with the run index of each
     of their tool steps (``enc.step_run()`` one slice at a time)."""

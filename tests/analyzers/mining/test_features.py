@@ -126,3 +126,23 @@ def test_tool_run_matrix_marks_each_tool_a_run_called_once() -> None:
         M = tool_run_matrix(enc, batch)
         rows = [sorted(enc.tools[j] for j in M[i].indices) for i in range(enc.n_runs)]
         assert rows == [["a", "b"], [], ["c"], ["b"]] and M.max() == 1.0
+
+
+@pytest.mark.parametrize("entries", [1, 37, 400])
+def test_stratified_test_over_column_blocks_equals_the_whole_matrix(entries: int) -> None:
+    import scipy.sparse as sp
+
+    from analyzers.mining._features import column_blocks
+    from analyzers.mining._stats import _joined, stratified_test
+
+    rng = np.random.default_rng(3)
+    X = sp.random(600, 40, density=0.08, format="csc", random_state=4, data_rvs=np.ones).astype(np.float32)
+    X = sp.hstack([X, sp.csc_matrix(np.ones((600, 1), np.float32))]).tocsc()  # one column over the block
+    outcome = (rng.random(600) < 0.5).astype(np.int8)
+    strata = rng.integers(-1, 30, size=600)
+    blocks = column_blocks(X, entries)
+    assert blocks is not None and len(blocks) > 1 and sum(b.shape[1] for b in blocks) == 41
+    whole, joined = stratified_test(X, outcome, strata), _joined([stratified_test(b, outcome, strata) for b in blocks])
+    for name in ("p_up", "p_down", "effect", "se", "n_with", "s_with", "n_without", "s_without", "strata"):
+        assert np.array_equal(getattr(whole, name), getattr(joined, name)), name
+    assert column_blocks(X, X.nnz) is None
