@@ -238,7 +238,8 @@ class ToolSequenceFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
         lo, hi, threshold = self._validate(enc.n_runs)
         base = max(len(enc.tools), 1)
         # per n: the distinct codes seen so far and how many runs contain each (merged batch by batch)
-        seen: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0, np.int64))] * (hi - lo + 1)
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        seen: list[tuple[np.ndarray, np.ndarray]] = [empty] * (hi - lo + 1)
         for start, stop, step_run in run_batches(enc, self.batch_runs):
             tool = enc.step_tool[enc.offsets[start] : enc.offsets[stop]].astype(np.int64)
             local = step_run - start

@@ -256,7 +256,8 @@ def _evidence_members(data: MiningData, found: list[Candidate], max_evidence: in
         wanted = rows[data.outcome[rows] == (1 if c.direction == "up" else 0)][:max_evidence]
         rest = rows[data.outcome[rows] != (1 if c.direction == "up" else 0)][: max_evidence - len(wanted)]
         kept = np.sort(np.concatenate([wanted, rest]))
-        column = sp.csc_matrix((np.ones(len(kept), np.float32), kept, [0, len(kept)]), shape=(data.enc.n_runs, 1))
+        column = sp.csc_matrix((np.ones(len(kept), np.float32), kept, [0, len(kept)]),
+                               shape=(data.enc.n_runs, 1))
         out.append(dataclasses.replace(c, members=Members(matrix=column, column=0)))
     return out
 

@@ -204,4 +204,5 @@ def stratified_test(indicator: sp.spmatrix, outcome: np.ndarray, strata: np.ndar
 
 def _joined(parts: list[StratifiedTest]) -> StratifiedTest:
     """The tests of consecutive column blocks as one (every field is per column)."""
-    return StratifiedTest(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(StratifiedTest)})
+    return StratifiedTest(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                             for f in fields(StratifiedTest)})
