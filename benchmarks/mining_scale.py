@@ -1,18 +1,23 @@
 """Time and peak memory to mine 10k, 100k and 1M synthetic runs (5-40 tool steps, 40 tools).
 
-Each size runs in a fresh subprocess so its peak RSS is its own. Runs are generated lazily and
-consumed once by ``PatternMiner.fit`` (as a store's ``iter_runs`` streams them), so no size ever holds
-its ``Run`` objects at once. The baseline, measured in the same subprocess, is the time to generate
-and merely iterate the same runs; "mining" is the fit time minus that. Targets: 100k runs in at most
-20 s, roughly linear growth, 1M runs under 8 GB.
+Each measurement runs in a fresh subprocess, so its peak RSS (the kernel's high-water mark, VmHWM) is
+its own. ``--db`` names where the runs come from, one or more of:
 
-With ``--db`` the runs are mined from a store instead: ``--db sqlite`` (a file in a temporary folder) or
-``--db postgresql://user@host:port/dbname`` (a fresh database beside it, dropped afterwards). Each size
-is first written into the store in streamed batches (``import_runs``; not timed), then its subprocess
-mines ``store.iter_runs`` (batches of 1000); the baseline is merely iterating ``iter_runs``. Target:
-1M runs within 2 GB peak RSS.
+- ``memory`` (the default): runs generated lazily and consumed once by ``PatternMiner.fit``;
+- ``sqlite``: a file in a temporary folder;
+- ``postgresql``: a temporary server started the way the tests start theirs
+  (``tests/support/postgres.py``: ``initdb`` + ``pg_ctl`` on 127.0.0.1), or
+  ``postgresql://user@host:port/dbname``: a fresh database beside that one, dropped afterwards.
 
-    .venv/bin/python benchmarks/mining_scale.py [--sizes 10000 100000 1000000] [--db sqlite|postgresql://…]
+For a store, each size is first imported (``import_runs``, transactions of 10,000 runs, consuming the
+generator as a stream) in a subprocess of its own, whose time and peak are printed too; then the
+mining subprocess fits ``store.iter_runs`` (keyset pages of 1000 runs). The baseline, measured in the
+mining subprocess before the fit, is merely reading the runs (generating them, or iterating
+``iter_runs``); "mine s" is the fit time minus that. Ratios are against the smallest size of the same
+source, per run: time per run and peak growth. Targets: 100k runs in at most 20 s; 1M runs within 2 GB
+peak RSS from SQLite and from PostgreSQL.
+
+    .venv/bin/python benchmarks/mining_scale.py [--sizes 10000 100000 1000000] [--db memory sqlite postgresql]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 from analyzers.model import Run, Step
 
 N_TOOLS = 40
+AGENT = "scale-agent"
 
 
 def scale_runs(n_runs: int, seed: int = 0) -> Iterator[Run]:
@@ -45,7 +51,19 @@ def scale_runs(n_runs: int, seed: int = 0) -> Iterator[Run]:
             Step("tool", name, rng.random() > 0.05, 50.0 + 100.0 * rng.random(), 0) for name in names
         )
         p = 0.5 + 0.2 * ("tool_01" in names) - 0.2 * ("tool_02" in names)
-        yield Run(f"{i:032x}", "scale-agent", rng.random() < p, 0, 1000.0, steps)
+        yield Run(f"{i:032x}", AGENT, rng.random() < p, 0, 1000.0, steps)
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory in MB (VmHWM: unlike ``ru_maxrss``, not inherited at exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def measure(n: int, db: str | None = None) -> dict[str, float]:
@@ -58,95 +76,134 @@ def measure(n: int, db: str | None = None) -> dict[str, float]:
 
         def streamed() -> Iterator[Run]:
             with open_store(db) as store:
-                yield from store.iter_runs("scale-agent")
+                yield from store.iter_runs(AGENT)
         return streamed()
 
     t0 = time.perf_counter()
     steps = sum(len(r.steps) for r in runs())
-    generate = time.perf_counter() - t0
+    read = time.perf_counter() - t0
     t0 = time.perf_counter()
     miner = PatternMiner(random_state=0).fit(runs())
     fit = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "runs": n,
         "steps": steps,
-        "generate_s": generate,
+        "read_s": read,
         "fit_s": fit,
-        "mine_s": max(fit - generate, 0.0),
-        "peak_mb": peak_kb / 1024.0,
+        "mine_s": max(fit - read, 0.0),
+        "peak_mb": peak_mb(),
         "patterns": len(miner.patterns_),
         "confident": sum(p.confidence >= 0.7 for p in miner.patterns_),
         "tests": miner.n_tests_,
     }
 
 
+def import_into(n: int, db: str) -> dict[str, float]:
+    from analyzers.store import open_store
+
+    t0 = time.perf_counter()
+    with open_store(db, synchronous="NORMAL") as store:
+        stored = store.import_runs(scale_runs(n))  # type: ignore[attr-defined]
+    return {"runs": stored, "import_s": time.perf_counter() - t0, "import_peak_mb": peak_mb()}
+
+
+def _child(*args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--db", default=None, help="mine from a store: 'sqlite' or a postgresql:// URL")
+    parser.add_argument("--db", nargs="+", default=["memory"], metavar="SOURCE", type=_source,
+                        help="memory, sqlite, postgresql (a temporary server) or a postgresql:// URL")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--one-db", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--import-into", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.one_db)))
+        print(json.dumps(import_into(args.one, args.import_into) if args.import_into else measure(args.one, args.one_db)))
         return 0
-    if args.db is not None:
-        print(f"mining from {'SQLite' if args.db == 'sqlite' else 'PostgreSQL'}: "
-              "'generate s' is iterating the store's runs")
-    rows = []
-    print(f"{'runs':>9} {'steps':>10} {'generate s':>10} {'fit s':>8} {'mine s':>8} {'peak MB':>8} "
-          f"{'per 10k s':>9} {'confident':>9}")
-    for n in args.sizes:
-        with filled_store(args.db, n) as db:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), *(["--one-db", db] if db else [])],
-                check=True, capture_output=True, text=True,
-            ).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        rows.append(r)
-        print(f"{r['runs']:>9} {r['steps']:>10} {r['generate_s']:>10.2f} {r['fit_s']:>8.2f} "
-              f"{r['mine_s']:>8.2f} {r['peak_mb']:>8.0f} {1e4 * r['fit_s'] / r['runs']:>9.3f} "
-              f"{r['confident']:>9}", flush=True)
-    base = rows[0]
-    for r in rows[1:]:
-        print(f"{r['runs']} vs {base['runs']} runs: x{r['runs'] / base['runs']:.0f} runs, "
-              f"fit time x{r['fit_s'] / base['fit_s']:.1f}, mining time x{r['mine_s'] / max(base['mine_s'], 1e-9):.1f}")
-    by_n = {r["runs"]: r for r in rows}
-    if 100_000 in by_n:
-        print(f"100k target (fit <= 20 s): {by_n[100_000]['fit_s']:.1f} s")
-    if 1_000_000 in by_n:
-        limit = 8192 if args.db is None else 2048
-        print(f"1M target (peak < {limit} MB): {by_n[1_000_000]['peak_mb']:.0f} MB")
+    print(f"{'source':>10} {'runs':>9} {'steps':>10} {'import s':>8} {'imp. MB':>7} {'read s':>7} {'fit s':>7} "
+          f"{'mine s':>7} {'peak MB':>7} {'us/run':>7} {'x/run':>6} {'x peak':>6} {'confident':>9}", flush=True)
+    results: dict[str, list[dict[str, float]]] = {}
+    for source in args.db:
+        label = "memory" if source == "memory" else "sqlite" if source == "sqlite" else "postgresql"
+        rows = results.setdefault(label, [])
+        with source_of(source) as make:
+            for n in args.sizes:
+                with make(n) as db:
+                    imported = _child("--one", str(n), "--import-into", db) if db else {}
+                    r = {**_child("--one", str(n), *(["--one-db", db] if db else [])), **imported}
+                rows.append(r)
+                base = rows[0]
+                per_run = r["fit_s"] / r["runs"]
+                print(f"{label:>10} {r['runs']:>9} {r['steps']:>10} "
+                      f"{r.get('import_s', float('nan')):>8.1f} {r.get('import_peak_mb', float('nan')):>7.0f} "
+                      f"{r['read_s']:>7.2f} {r['fit_s']:>7.2f} {r['mine_s']:>7.2f} {r['peak_mb']:>7.0f} "
+                      f"{1e6 * per_run:>7.1f} {per_run / (base['fit_s'] / base['runs']):>6.2f} "
+                      f"{r['peak_mb'] / base['peak_mb']:>6.2f} {r['confident']:>9}", flush=True)
+    print("x/run: fit time per run against the smallest size of the same source; x peak: peak RSS against it")
+    for label, rows in results.items():
+        by_n = {r["runs"]: r for r in rows}
+        if 100_000 in by_n:
+            print(f"{label}: 100k target (fit <= 20 s): {by_n[100_000]['fit_s']:.1f} s")
+        if 1_000_000 in by_n:
+            print(f"{label}: 1M target (peak <= 2048 MB): {by_n[1_000_000]['peak_mb']:.0f} MB")
     return 0
 
 
+def _source(text: str) -> str:
+    if text in ("memory", "sqlite", "postgresql") or text.startswith("postgresql://"):
+        return text
+    raise argparse.ArgumentTypeError(f"memory, sqlite, postgresql or a postgresql:// URL, not {text!r}")
+
+
 @contextmanager
-def filled_store(db: str | None, n: int) -> Iterator[str | None]:
-    """A store holding ``scale_runs(n)`` (written in streamed batches), or ``None`` without ``--db``."""
-    if db is None:
-        yield None
-        return
-    from analyzers.store import open_store
+def source_of(source: str) -> Iterator:  # type: ignore[type-arg]
+    """A factory of stores holding ``scale_runs(n)`` for one source (``None`` for ``memory``)."""
+    if source == "memory":
+        yield _no_store
+    elif source == "sqlite":
+        yield _sqlite_file
+    elif source == "postgresql":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.support.postgres import PostgresServer, why_missing
 
-    with tempfile.TemporaryDirectory() as tmp:
-        if db == "sqlite":
-            target = str(Path(tmp, "scale.db"))
-        else:
-            import psycopg
-
-            name = f"otel_meta_scale_{os.getpid()}_{n}"
-            with psycopg.connect(db, autocommit=True) as conn:
-                conn.execute(f"CREATE DATABASE {name}")
-            target = f"{db.rsplit('/', 1)[0]}/{name}"
+        server = PostgresServer.find()
+        if server is None:
+            raise SystemExit(f"mining_scale: no temporary PostgreSQL server: {why_missing}")
         try:
-            with open_store(target, synchronous="NORMAL") as store:
-                store.import_runs(scale_runs(n))  # type: ignore[attr-defined]
-            yield target
+            yield lambda n: _pg_database(server.url(), n)
         finally:
-            if db != "sqlite":
-                with psycopg.connect(db, autocommit=True) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            server.stop()
+    else:
+        yield lambda n: _pg_database(source, n)
+
+
+@contextmanager
+def _no_store(n: int) -> Iterator[None]:
+    yield None
+
+
+@contextmanager
+def _sqlite_file(n: int) -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        yield str(Path(tmp, "scale.db"))
+
+
+@contextmanager
+def _pg_database(url: str, n: int) -> Iterator[str]:
+    import psycopg
+
+    name = f"otel_meta_scale_{os.getpid()}_{n}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 #: Below this many rows k-means runs single-threaded.
 _THREADED_ROWS = 50_000
+#: Rows weighted and assigned at a time: the tf-idf copy of the rows is one batch's, never all of them.
+_PREDICT_ROWS = 1 << 16
 
 
 class RunClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
@@ -64,9 +66,11 @@ class RunClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             self.cluster_centers_ = np.zeros((1, X.shape[1]))
             self.labels_ = np.zeros(n, dtype=np.int32)
             return self
-        Z = self._tfidf_.transform(X)
         rng = np.random.default_rng(self.random_state)
-        fit_rows = Z if n <= self.max_fit_runs else Z[np.sort(rng.choice(n, self.max_fit_runs, replace=False))]
+        # tf-idf weighting and normalising act on each row alone: weighting the sampled rows only
+        # gives exactly the rows weighting all of them would
+        sample = X if n <= self.max_fit_runs else X[np.sort(rng.choice(n, self.max_fit_runs, replace=False))]
+        fit_rows = self._tfidf_.transform(sample)
         km = MiniBatchKMeans(
             n_clusters=self.n_clusters_,
             batch_size=2048,
@@ -90,5 +94,10 @@ class RunClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError("this RunClusterer is not fitted yet; call fit() first")
         if self._kmeans_ is None or self._tfidf_ is None:
             return np.zeros(X.shape[0], dtype=np.int32)
+        X = sp.csr_matrix(X)
+        labels = np.zeros(X.shape[0], dtype=np.int32)
         with threadpool_limits(1 if X.shape[0] < _THREADED_ROWS else None):
-            return self._kmeans_.predict(self._tfidf_.transform(sp.csr_matrix(X))).astype(np.int32)
+            for start in range(0, X.shape[0], _PREDICT_ROWS):
+                rows = X[start : start + _PREDICT_ROWS]
+                labels[start : start + rows.shape[0]] = self._kmeans_.predict(self._tfidf_.transform(rows))
+        return labels

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from analyzers.errors import UnknownAgentError
@@ -20,13 +22,13 @@ from analyzers.mining._candidates import (
 from analyzers.mining._clustering import RunClusterer
 from analyzers.mining._conditions import precondition_candidates, recovery_candidates
 from analyzers.mining._encoding import EncodedRuns, encode_runs
-from analyzers.mining._features import ToolSequenceFeaturizer, binary_matrix
+from analyzers.mining._features import ToolSequenceFeaturizer, tool_run_matrix
 from analyzers.mining._matching import PatternRule
 from analyzers.mining._performance import hotspot_candidates, long_run_candidates, loop_candidates
 from analyzers.mining._stats import holm_adjust, type_weights
 from analyzers.mining._tasks import task_grouping
 from analyzers.mining._templates import describe
-from analyzers.mining._testing import Candidate, MiningData
+from analyzers.mining._testing import Candidate, Members, MiningData
 from analyzers.model import Pattern, Run
 from analyzers.store.base import Store
 
@@ -134,7 +136,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         ngrams = self.featurizer_.fit_transform(enc)
         self.clusterer_ = RunClusterer(self.n_clusters, random_state=self.random_state).fit(ngrams)
         self.labels_ = self.clusterer_.labels_
-        tool_runs = binary_matrix(enc.step_run(), enc.step_tool.astype(np.int64), n, len(enc.tools))
+        tool_runs = tool_run_matrix(enc)
         strata, self.task_grouping_ = task_grouping(enc)
         self.grouped_ = bool(self.task_grouping_)
         data = MiningData(
@@ -147,6 +149,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
             strata=strata,
             grouped=self.grouped_,
         )
+        del ngrams, tool_runs  # the tests read the CSC copies; at a million runs each CSR one is 100s of MB
         candidates: list[Candidate] = []
         if n >= 2 * support and 0 < enc.outcome.sum() < n:
             for generate in (
@@ -160,7 +163,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
                 loop_candidates,
                 long_run_candidates,
             ):
-                candidates.extend(generate(data))
+                candidates.extend(_evidence_members(data, generate(data), self.max_evidence))
         elif n:
             logger.info("%d runs of %r with an outcome, or only one outcome: nothing to mine", n, agent)
         self.n_tests_ = len(candidates)
@@ -250,6 +253,28 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         first = rows[enc.outcome[rows] == wanted]
         ordered = np.concatenate([first, rows[enc.outcome[rows] != wanted]])[: self.max_evidence]
         return tuple(enc.trace_ids[i] for i in ordered.tolist())
+
+
+def _evidence_members(data: MiningData, found: list[Candidate], max_evidence: int) -> list[Candidate]:
+    """``found`` with each member matrix of its own (not one ``data`` keeps) cut to the runs its
+    evidence is drawn from: the first ``max_evidence`` runs of the candidate's outcome, then of the
+    other, as ``_evidence`` picks them (so it picks the same). A million runs' precondition matrices
+    would otherwise be held, all of them, until the patterns are written."""
+    shared = (data.ngrams, data.tool_runs)
+    out = []
+    for c in found:
+        m = c.members
+        if m.matrix is None or any(m.matrix is s for s in shared):
+            out.append(c)
+            continue
+        rows = m.rows()
+        wanted = rows[data.outcome[rows] == (1 if c.direction == "up" else 0)][:max_evidence]
+        rest = rows[data.outcome[rows] != (1 if c.direction == "up" else 0)][: max_evidence - len(wanted)]
+        kept = np.sort(np.concatenate([wanted, rest]))
+        column = sp.csc_matrix((np.ones(len(kept), np.float32), kept, [0, len(kept)]),
+                               shape=(data.enc.n_runs, 1))
+        out.append(dataclasses.replace(c, members=Members(matrix=column, column=0)))
+    return out
 
 
 def _contains(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:

@@ -12,14 +12,14 @@ Two questions are kept apart (docs/mining.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-from analyzers.mining._features import unique_inverse
+from analyzers.mining._features import column_blocks, unique_inverse
 
 
 def rate_difference_p(
@@ -145,6 +145,8 @@ def stratified_test(indicator: sp.spmatrix, outcome: np.ndarray, strata: np.ndar
     vectorises over every column at once. Only (stratum, column) cells with a run of the column are
     touched: a stratum without one contributes nothing to any sum.
     """
+    if (blocks := column_blocks(indicator)) is not None:  # columns are independent: bounded memory
+        return _joined([stratified_test(block, outcome, strata) for block in blocks])
     coo = sp.coo_matrix(indicator)
     n_cols = coo.shape[1]
     y = np.asarray(outcome, dtype=np.float64)
@@ -198,3 +200,9 @@ def stratified_test(indicator: sp.spmatrix, outcome: np.ndarray, strata: np.ndar
         s_without=total(np.where(informative, yb, 0.0)),
         strata=total(informative & (big_y > 0) & (big_y < big_n)),
     )
+
+
+def _joined(parts: list[StratifiedTest]) -> StratifiedTest:
+    """The tests of consecutive column blocks as one (every field is per column)."""
+    return StratifiedTest(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                             for f in fields(StratifiedTest)})

@@ -133,6 +133,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN task_key TEXT;
     ALTER TABLE runs ADD COLUMN task_key_source TEXT;
     """,
+    # 6: an agent's runs indexed in the order iter_runs pages through them (keyset pagination on
+    # (started_ns, trace_id); with started_ns alone, runs that started at the same time need a sort).
+    """
+    CREATE INDEX runs_by_agent_key ON runs(agent, started_ns, trace_id);
+    DROP INDEX runs_by_agent;
+    """,
 )
 
 REQUIRED_TABLES = frozenset({"resources", "spans", "dirty_traces", "runs", "outcomes", "assessments",

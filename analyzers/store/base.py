@@ -171,8 +171,16 @@ class Store(Protocol):
     ) -> list[Run]:
         """Assembled runs, newest first; ``with_outcome`` keeps only runs whose outcome is known."""
 
-    def iter_runs(self, agent: str) -> Iterable[Run]:
-        """Every complete run of one agent, oldest first, streamed in batches (memory stays bounded)."""
+    def iter_runs(self, agent: str, *, batch: int = 1000) -> Iterable[Run]:
+        """Every complete run of one agent, ordered by (start time, trace id), read ``batch`` runs at
+        a time as the iterator is consumed (``ValueError`` at once for a ``batch`` below 1).
+
+        Memory stays bounded by one batch whatever the number of runs, and no connection,
+        transaction or snapshot is held between batches, so writers, other readers and SQLite's WAL
+        checkpoints carry on while a consumer (the miner) works through a million runs. Pages are
+        keyset-paginated on (start time, trace id): each run stored before the iteration began (and
+        not re-assembled meanwhile) is yielded exactly once, and a run stored meanwhile is yielded
+        when it sorts after the runs already yielded."""
 
     def agents(self) -> list[str]:
         """The names of the agents that have at least one run."""

@@ -54,7 +54,7 @@ from analyzers.store.base import (
 
 logger = logging.getLogger(__name__)
 
-_ITER_FETCH = 1000
+_ITER_BATCH = 1000
 _RESOURCE_CACHE_MAX = 4096
 _READER_POOL_MAX = 8
 
@@ -455,22 +455,26 @@ class SqliteStore:
         with self._reading() as conn:
             return [_codec.run_from_row(r) for r in conn.execute(sql, params)]
 
-    def iter_runs(self, agent: str) -> Iterator[Run]:
-        """See ``Store.iter_runs``; read in batches from a connection of its own."""
-        try:
-            conn = self._connect()
-        except sqlite3.Error as exc:
-            raise self._error("read runs", exc) from exc
-        try:
-            cur = conn.execute(f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE agent = ? AND complete = 1 "
-                               "ORDER BY started_ns, trace_id", (agent,))
-            while rows := cur.fetchmany(_ITER_FETCH):
-                for row in rows:
-                    yield _codec.run_from_row(row)
-        except sqlite3.Error as exc:
-            raise self._error("read runs", exc) from exc
-        finally:
-            conn.close()
+    def iter_runs(self, agent: str, *, batch: int = _ITER_BATCH) -> Iterator[Run]:
+        """See ``Store.iter_runs``: keyset-paginated batches, each read from a pooled connection that
+        is given back before the batch is yielded (no read snapshot is held between batches)."""
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch!r}")
+        return self._pages(agent, int(batch))
+
+    def _pages(self, agent: str, batch: int) -> Iterator[Run]:
+        after: tuple[int, str] = (-(1 << 63), "")
+        while True:
+            with self._reading("read runs") as conn:
+                rows = conn.execute(
+                    f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE agent = ? AND complete = 1"
+                    " AND (started_ns, trace_id) > (?, ?) ORDER BY started_ns, trace_id LIMIT ?",
+                    (agent, after[0], after[1], batch)).fetchall()
+            for row in rows:
+                yield _codec.run_from_row(row)
+            if len(rows) < batch:
+                return
+            after = (rows[-1][3], rows[-1][0])
 
     def agents(self) -> list[str]:
         with self._reading() as conn:

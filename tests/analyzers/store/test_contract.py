@@ -105,6 +105,23 @@ def test_iter_runs_streams_more_than_one_batch_in_order(any_store):
     assert ids == [s.trace_id for s in spans]
 
 
+def test_iter_runs_pages_in_batches_and_sees_runs_stored_after_its_cursor(any_store):
+    spans = [agent_span(f"{i:032x}", "paged", 1000 + i // 4) for i in range(30)]  # ties in start time
+    any_store.write_spans(spans)
+    assemble(any_store)
+    expected = [s.trace_id for s in spans]
+    for batch in (1, 4, 7, 30, 31):
+        assert [r.trace_id for r in any_store.iter_runs("paged", batch=batch)] == expected
+    with pytest.raises(ValueError, match="batch must be >= 1"):
+        any_store.iter_runs("paged", batch=0)
+    runs = iter(any_store.iter_runs("paged", batch=5))
+    first = [next(runs).trace_id for _ in range(5)]  # one page read, the iterator suspended after it
+    any_store.write_spans([agent_span("e" * 32, "paged", 5000), agent_span("0" * 31 + "f", "paged", 1)])
+    assemble(any_store)  # the writer was not blocked by the suspended iteration
+    rest = [r.trace_id for r in runs]
+    assert first + rest == expected + ["e" * 32]  # the late run sorts after the cursor, the early one before
+
+
 def test_api_outcome_overrides_and_is_upserted_once(any_store):
     tid = "1" * 32
     any_store.write_spans([agent_span(tid, "x", 1, "failure")])

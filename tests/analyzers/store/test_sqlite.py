@@ -160,3 +160,17 @@ def test_corrupted_pages_fail_writes_with_their_cause_and_health_says_so(tmp_pat
         assert "malformed" in store.health()
     finally:
         store.close()
+
+
+def test_a_suspended_iter_runs_holds_no_snapshot_so_the_wal_can_be_truncated(store):
+    from analyzers.model import Run, Step
+
+    store.import_runs(Run(f"{i:032x}", "a", True, i, 1.0, (Step("tool", "t", True, 1.0),)) for i in range(2500))
+    runs = iter(store.iter_runs("a"))  # pages of 1000
+    assert next(runs).trace_id == f"{0:032x}"
+    store.import_runs([Run("f" * 32, "b", True, 0, 1.0, ())])  # WAL frames the suspended reader could pin
+    conn = sqlite3.connect(store.path)
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    conn.close()
+    assert busy == 0
+    assert [r.trace_id for r in runs] == [f"{i:032x}" for i in range(1, 2500)]
