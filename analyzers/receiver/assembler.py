@@ -24,7 +24,9 @@ barrier after an acknowledgement sees the run of those spans. Readers in other p
 it is assembled (milliseconds after the acknowledgement when the service is idle).
 
 When nothing is waiting, it also assembles traces that other processes (replicas, importers, a killed
-predecessor) left dirty in the store. No trace stops it (``RunAssembler`` degrades a poisoned one); a
+predecessor) left dirty in the store. The traces already dirty when the service starts count as
+committed before any read: until a first idle pass finds none left, the barrier waits for them too
+(within the same ``timeout``), so a read right after start sees the runs of spans stored before it. No trace stops it (``RunAssembler`` degrades a poisoned one); a
 store error (a full disk, a read-only file system) is logged, the traces stay dirty and are retried
 after ``retry_s``, doubled at each failure in a row up to ``max_retry_s``.
 """
@@ -73,6 +75,7 @@ class AssemblerThread:
         self._died: str | None = None
         self._stopping = False
         self._idle_found = False
+        self._startup_dirty = True  # until an idle pass finds no dirty trace left from before the start
         self._thread = threading.Thread(target=self._run, name="otel-meta-assembler", daemon=True)
 
     def start(self) -> None:
@@ -125,12 +128,12 @@ class AssemblerThread:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._committed_seq
-            if self._assembled_seq >= target:
+            if self._assembled_seq >= target and not self._startup_dirty:
                 return True
             self._hurry += 1
             self._cond.notify_all()
             try:
-                while self._assembled_seq < target:
+                while self._assembled_seq < target or self._startup_dirty:
                     why = self._cannot_wait()
                     left = deadline - time.monotonic()
                     if why is None and left <= 0:
@@ -220,7 +223,7 @@ class AssemblerThread:
                     self._cond.wait(_IDLE_POLL_S)
                     if self._deferred or self._stopping:
                         continue
-                if self._busy(time.monotonic()):
+                if self._busy(time.monotonic()) and not self._hurry:
                     self._idle_found = False
                     continue
                 return [], None, now
@@ -231,9 +234,16 @@ class AssemblerThread:
         except Exception as exc:  # noqa: BLE001 - retried after a pause
             logger.warning("assembling the runs of dirty traces failed (retried in %g s): %s", self._retry_in, exc)
             with self._cond:
+                self._failing = f"assembling runs fails: {exc}"
                 self._back_off()
+                self._cond.notify_all()  # readers stop waiting for it
             return False
-        self._retry_in = self.retry_s
+        with self._cond:
+            self._retry_in = self.retry_s
+            self._failing = None
+            if not found and self._startup_dirty:
+                self._startup_dirty = False
+                self._cond.notify_all()
         return found
 
     def _back_off(self) -> None:

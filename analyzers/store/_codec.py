@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -189,6 +189,29 @@ def run_from_row(row: Sequence[Any]) -> Run:
         task_key=task_key,
         task_key_source=task_key_source,
     )
+
+
+#: Where ``iter_runs`` starts: before every (started_ns, trace_id) key.
+FIRST_RUN_KEY: tuple[int, str] = (-(1 << 63), "")
+
+
+def run_pages(fetch: Callable[[tuple[int, str], int], Sequence[Sequence[Any]]], batch: int) -> Iterator[Run]:
+    """The runs of keyset pages: ``fetch(after, batch)`` returns up to ``batch`` run rows ordered by
+    (started_ns, trace_id) after the key ``after`` (both stores' ``iter_runs``)."""
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch!r}")
+    return _pages(fetch, int(batch))
+
+
+def _pages(fetch: Callable[[tuple[int, str], int], Sequence[Sequence[Any]]], batch: int) -> Iterator[Run]:
+    after = FIRST_RUN_KEY
+    while True:
+        rows = fetch(after, batch)
+        for row in rows:
+            yield run_from_row(row)
+        if len(rows) < batch:
+            return
+        after = (rows[-1][3], rows[-1][0])
 
 
 def run_filter(mark: str, agent: str | None, *, with_outcome: bool = False, include_pending: bool = False,

@@ -458,23 +458,14 @@ class SqliteStore:
     def iter_runs(self, agent: str, *, batch: int = _ITER_BATCH) -> Iterator[Run]:
         """See ``Store.iter_runs``: keyset-paginated batches, each read from a pooled connection that
         is given back before the batch is yielded (no read snapshot is held between batches)."""
-        if batch < 1:
-            raise ValueError(f"batch must be >= 1, got {batch!r}")
-        return self._pages(agent, int(batch))
-
-    def _pages(self, agent: str, batch: int) -> Iterator[Run]:
-        after: tuple[int, str] = (-(1 << 63), "")
-        while True:
+        def fetch(after: tuple[int, str], limit: int) -> list[Any]:
             with self._reading("read runs") as conn:
-                rows = conn.execute(
+                return conn.execute(
                     f"SELECT {_codec.RUN_COLUMNS} FROM runs WHERE agent = ? AND complete = 1"
                     " AND (started_ns, trace_id) > (?, ?) ORDER BY started_ns, trace_id LIMIT ?",
-                    (agent, after[0], after[1], batch)).fetchall()
-            for row in rows:
-                yield _codec.run_from_row(row)
-            if len(rows) < batch:
-                return
-            after = (rows[-1][3], rows[-1][0])
+                    (agent, after[0], after[1], limit)).fetchall()
+
+        return _codec.run_pages(fetch, batch)
 
     def agents(self) -> list[str]:
         with self._reading() as conn:

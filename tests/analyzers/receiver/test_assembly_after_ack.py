@@ -126,3 +126,14 @@ def test_the_learning_cycle_beside_a_server_waits_for_the_runs_it_acknowledged(t
             run = store.get_run(trace_id.hex())
             assert run is not None and [s.name for s in run.steps] == ["ls"]
         learner.close()
+
+
+def test_a_read_right_after_start_sees_the_runs_of_spans_stored_before_it(tmp_path: Path):
+    from tests.analyzers.assessor.test_rest import run_spans
+
+    traces = [f"{i:032x}" for i in range(1, 301)]  # more than one idle pass assembles at a time
+    with SqliteStore(tmp_path / "before.db") as store:
+        store.write_spans([s for t in traces for s in run_spans(t, [True, False])])  # stored, not assembled
+        with AnalyzerServer(store, grpc_port=None) as srv:
+            status, runs = get(srv, "/api/runs?limit=1000")
+            assert status == 200 and sorted(r["trace_id"] for r in runs) == traces
