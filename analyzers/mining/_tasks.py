@@ -11,7 +11,9 @@ The best grouping the runs offer, in this order (the first whose keys repeat: at
 3. none: every run is in one stratum and the patterns say that their effect is pooled across tasks.
 
 A run without a key, or whose key is its own, is a stratum of one, which carries no within-task
-information and drops out of every within-task test.
+information and drops out of every within-task test. Keys whose repeating runs all share one key (every
+run of one application's problem context, say) are no grouping: one stratum is the pooled comparison,
+and the patterns say so rather than claim "within 1 task".
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ def _strata(keys: Sequence[str | None]) -> np.ndarray | None:
         strata[i] = codes.setdefault(key, len(codes)) if key is not None else -1
     alone = strata < 0
     strata[alone] = len(codes) + np.arange(int(alone.sum()))
-    repeated = np.bincount(strata)[strata] >= 2
+    sizes = np.bincount(strata)
+    repeated = sizes[strata] >= 2
+    if int((sizes >= 2).sum()) < 2:  # one key shared by all that repeat (one app, one task): nothing to compare within
+        return None
     return strata if repeated.mean() >= REPEATED_SHARE else None
 
 

@@ -31,6 +31,8 @@ def test_repeated_task_keys_group_the_runs() -> None:
 
     assert task_strata(encode_runs(runs([None] * 8)))[1] is False
     assert task_strata(encode_runs(runs([f"k{i}" for i in range(8)])))[1] is False  # keys never repeat
+    assert task_strata(encode_runs(runs(["app"] * 8)))[1] is False  # one key for all: nothing within
+    assert task_strata(encode_runs(runs(["app"] * 7 + ["other"])))[1] is False  # one key repeats
     strata, grouped = task_strata(encode_runs(runs(["a", "a", "b", "b", "c", None, "c", "d"])))
     assert grouped and strata[0] == strata[1] != strata[2] and len(set(strata.tolist())) == 5
 
