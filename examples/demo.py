@@ -254,8 +254,8 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
                     undecided = candidate
                 if candidate is None or candidate != undecided:
                     break
-                echo(f"-- candidate v{candidate} is still undecided after {config.rounds} rounds: one more round "
-                     "(the demo ends on a measured decision about it)")
+                echo(f"-- candidate v{candidate} is still undecided after {r} rounds: one more round "
+                     f"({config.rounds + config.settle_rounds - r} at most, while no measured decision is made)")
             if (teammate_version is None and config.teammate_round is not None and r >= config.teammate_round
                     and stable != "1.0.0"):
                 withdrawn = f" (candidate v{candidate} is withdrawn)" if candidate else ""
@@ -287,6 +287,11 @@ def run_demo(config: DemoConfig = DemoConfig(), *, echo: Callable[[str], None] =
             echo(f"  learning cycle {r + 1}: {_cycle_line(agent_report)}")
             if rollout and rollout["action"] != "wait":
                 echo(f"    why: {rollout['reason']}")
+        stable, candidate = _served(repo)
+        if candidate is not None and candidate == undecided:
+            echo(f"-- candidate v{candidate} is still undecided after the {config.settle_rounds} settling rounds: "
+                 f"no measured difference from stable v{stable} yet, so the agent stays on v{stable} and the "
+                 "candidate keeps its share of runs until the test decides or the rollout budget (200 runs each) does")
 
     compare_text = _otel_meta("compare", "--db", str(db), "--agent", AGENT)
     comparison = json.loads(_otel_meta("compare", "--db", str(db), "--agent", AGENT, "--json"))
