@@ -10,9 +10,18 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from analyzers.mining._features import binary_matrix, sorted_unique, unique_inverse
-from analyzers.mining._stats import rate_difference_p, stratified_test
-from analyzers.mining._testing import Candidate, Kinds, Members, MiningData, association, mask_candidate
+from analyzers.mining._encoding import EncodedRuns
+from analyzers.mining._features import binary_matrix, merge_counts, run_batches, sorted_unique, unique_inverse
+from analyzers.mining._stats import StratifiedTest, cell_test, rate_difference_p, stratified_test
+from analyzers.mining._testing import (
+    Candidate,
+    Kinds,
+    Members,
+    MiningData,
+    association,
+    mask_candidate,
+    tested_columns,
+)
 
 __all__ = ["failure_candidates", "success_candidates", "thinking_candidates", "tool_candidates"]
 
@@ -153,15 +162,14 @@ def tool_candidates(data: MiningData) -> list[Candidate]:
         )
     if enc.n_steps == 0:
         return out
-    step_run = enc.step_run()
-    steps = binary_matrix(np.arange(enc.n_steps), enc.step_tool.astype(np.int64), enc.n_steps, len(enc.tools))
-    failed_steps = ~enc.step_ok
+    failed_steps = np.flatnonzero(~enc.step_ok)
     n_failed = np.bincount(enc.step_tool[failed_steps], minlength=len(enc.tools)).astype(np.float64)
     failed_runs = binary_matrix(
-        step_run[failed_steps], enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
+        enc.step_owner(failed_steps), enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
     ).tocsc()
-    calls = association(data, steps, ("down",), outcome=enc.step_ok.astype(np.int8), strata=data.strata[step_run])
-    for t in calls:
+    pooled = call_test(enc, np.zeros(enc.n_runs, dtype=np.int64))
+    within = call_test(enc, data.strata) if data.grouped else pooled
+    for t in tested_columns(data, pooled, within, ("down",)):
         out.append(
             Candidate.of(
                 "tool_effectiveness", "call_failures", (enc.tools[t.column],), t,
@@ -170,6 +178,46 @@ def tool_candidates(data: MiningData) -> list[Candidate]:
             )
         )
     return out
+
+
+#: Runs whose calls ``call_test`` counts at a time.
+CALL_BATCH_RUNS = 1 << 16
+
+
+def call_test(enc: EncodedRuns, run_strata: np.ndarray, batch_runs: int = CALL_BATCH_RUNS) -> StratifiedTest:
+    """The stratified test of each tool's calls against the other tools' calls (calls are the rows, a
+    call's outcome is whether it succeeded, its stratum its run's; a negative stratum leaves the run's
+    calls out): ``stratified_test`` of the (calls x tools) indicator, counted a batch of runs at a time
+    instead of building that matrix (one entry per call)."""
+    V = len(enc.tools)
+    width = max(V, 1)
+    n_strata = int(run_strata.max()) + 1 if run_strata.shape[0] else 0
+    n_k = np.zeros(max(n_strata, 1), dtype=np.int64)
+    y_k = np.zeros(max(n_strata, 1), dtype=np.int64)
+    empty = np.zeros(0, np.int64)
+    cells: tuple[np.ndarray, np.ndarray] = (empty, empty)
+    for start, stop, step_run in run_batches(enc, batch_runs):
+        a, b = int(enc.offsets[start]), int(enc.offsets[stop])
+        stratum = run_strata[step_run]
+        valid = stratum >= 0
+        stratum, ok = stratum[valid], enc.step_ok[a:b][valid]
+        n_k += np.bincount(stratum, minlength=n_k.shape[0])
+        y_k += np.bincount(stratum[ok], minlength=n_k.shape[0])
+        key = stratum * width + enc.step_tool[a:b][valid]
+        # each call counted in slot 2 * cell, each successful one also in slot 2 * cell + 1
+        cells = merge_counts(cells, *_counts(np.concatenate([2 * key, 2 * key[ok] + 1])))
+    slots, counts = cells
+    calls = slots % 2 == 0
+    both = slots[calls] // 2
+    n = counts[calls].astype(np.float64)
+    x = np.zeros(both.shape[0])
+    x[np.searchsorted(both, slots[~calls] // 2)] = counts[~calls]
+    return cell_test(both, n, x, n_k.astype(np.float64), y_k.astype(np.float64), V)
+
+
+def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inverse = unique_inverse(values)
+    return uniq, np.bincount(inverse, minlength=uniq.shape[0])
 
 
 def failure_candidates(data: MiningData) -> list[Candidate]:

@@ -248,7 +248,7 @@ class ToolSequenceFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
                 uniq, inverse = unique_inverse(code)
                 width = max(len(uniq), 1)
                 df = np.bincount(sorted_unique(runs * width + inverse) % width, minlength=len(uniq))
-                seen[i] = _merge_counts(seen[i], uniq, df)
+                seen[i] = merge_counts(seen[i], uniq, df)
         kept_codes = [codes[df >= threshold] for codes, df in seen]
         support = [df[df >= threshold] for _, df in seen]
         self.tools_ = enc.tools
@@ -311,7 +311,7 @@ class ToolSequenceFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
         return stack_rows(parts, n_cols)
 
 
-def _merge_counts(
+def merge_counts(
     seen: tuple[np.ndarray, np.ndarray], codes: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``seen`` (sorted distinct codes and their counts) with ``codes``/``counts`` added."""
