@@ -167,8 +167,8 @@ def tool_candidates(data: MiningData) -> list[Candidate]:
     failed_runs = binary_matrix(
         enc.step_owner(failed_steps), enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
     ).tocsc()
-    pooled = call_test(enc, np.zeros(enc.n_runs, dtype=np.int64))
-    within = call_test(enc, data.strata) if data.grouped else pooled
+    pooled = call_test(enc, np.zeros(enc.n_runs, dtype=np.int64), data.block_rows)
+    within = call_test(enc, data.strata, data.block_rows) if data.grouped else pooled
     for t in tested_columns(data, pooled, within, ("down",)):
         out.append(
             Candidate.of(
@@ -180,11 +180,7 @@ def tool_candidates(data: MiningData) -> list[Candidate]:
     return out
 
 
-#: Runs whose calls ``call_test`` counts at a time.
-CALL_BATCH_RUNS = 1 << 16
-
-
-def call_test(enc: EncodedRuns, run_strata: np.ndarray, batch_runs: int = CALL_BATCH_RUNS) -> StratifiedTest:
+def call_test(enc: EncodedRuns, run_strata: np.ndarray, batch_runs: int) -> StratifiedTest:
     """The stratified test of each tool's calls against the other tools' calls (calls are the rows, a
     call's outcome is whether it succeeded, its stratum its run's; a negative stratum leaves the run's
     calls out): ``stratified_test`` of the (calls x tools) indicator, counted a batch of runs at a time

@@ -129,7 +129,8 @@ class Candidate:
 class MiningData:
     """Everything the candidate generators read, computed once per fit. ``strata`` is each run's task
     stratum (``analyzers.mining._tasks``); ``grouped`` says whether rate patterns are compared within
-    tasks."""
+    tasks. ``block_rows``: the runs (or calls) a call-level computation expands at a time; the
+    candidates do not depend on it."""
 
     enc: EncodedRuns
     ngrams: sp.csc_matrix
@@ -139,6 +140,7 @@ class MiningData:
     min_support: int
     strata: np.ndarray
     grouped: bool
+    block_rows: int = 1 << 16
 
     @property
     def outcome(self) -> np.ndarray:
