@@ -136,11 +136,10 @@ def recovery_candidates(data: MiningData) -> list[Candidate]:
     failed = np.flatnonzero(~enc.step_ok)
     if not len(failed) or V == 0:
         return []
-    step_run = enc.step_run()
-    keys, first = _first_steps(step_run[failed] * V + enc.step_tool[failed].astype(np.int64), failed)
+    keys, first = _first_steps(enc.step_owner(failed) * V + enc.step_tool[failed].astype(np.int64), failed)
     runs, tools = np.divmod(keys, V)
     support = np.bincount(tools, minlength=V)
-    has_next = (first + 1 < enc.n_steps) & (step_run[np.minimum(first + 1, enc.n_steps - 1)] == runs)
+    has_next = (first + 1 < enc.n_steps) & (enc.step_owner(np.minimum(first + 1, enc.n_steps - 1)) == runs)
     out: list[Candidate] = []
     for x in np.flatnonzero(support >= 2 * data.min_support).tolist():
         of_x = tools == x
