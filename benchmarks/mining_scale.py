@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from analyzers.model import Run, Step
 
@@ -123,6 +124,7 @@ def stages(n: int) -> None:
     import numpy as np
 
     from analyzers.mining import _miner as m
+    from analyzers.mining._encoding import EncodedRuns
     from analyzers.mining._testing import MiningData
 
     miner = m.PatternMiner(random_state=0)
@@ -138,8 +140,8 @@ def stages(n: int) -> None:
               flush=True)
 
     stage("encode", lambda: state.update(enc=m.encode_runs(scale_runs(n))))
-    enc = state["enc"]
-    support = max(miner.min_support, int(np.ceil(miner.min_support_fraction * enc.n_runs)))  # type: ignore[attr-defined]
+    enc = cast(EncodedRuns, state["enc"])
+    support = max(miner.min_support, int(np.ceil(miner.min_support_fraction * enc.n_runs)))
     featurizer = m.ToolSequenceFeaturizer(miner.ngram_range, min_support=support)
     stage("featurize", lambda: state.update(ngrams=featurizer.fit_transform(enc)))
     stage("cluster", lambda: state.update(labels=m.RunClusterer(miner.n_clusters, random_state=0)
