@@ -18,6 +18,7 @@ source, per run: time per run and peak growth. Targets: 100k runs in at most 20 
 peak RSS from SQLite and from PostgreSQL.
 
     .venv/bin/python benchmarks/mining_scale.py [--sizes 10000 100000 1000000] [--db memory sqlite postgresql]
+    .venv/bin/python benchmarks/mining_scale.py --stages 1000000   # where the memory goes, stage by stage
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from analyzers.model import Run, Step
 
@@ -98,6 +100,70 @@ def measure(n: int, db: str | None = None) -> dict[str, float]:
     }
 
 
+def _reset_peak() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux: ``clear_refs`` 5); False if not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def stages(n: int) -> None:
+    """Run the stages of ``PatternMiner.fit`` one by one on ``n`` generated runs and print, per stage,
+    its time, the RSS after it and its own peak (VmHWM reset before each stage)."""
+    import numpy as np
+
+    from analyzers.mining import _miner as m
+    from analyzers.mining._encoding import EncodedRuns
+    from analyzers.mining._testing import MiningData
+
+    miner = m.PatternMiner(random_state=0)
+    print(f"{'stage':<28} {'s':>7} {'RSS after MB':>12} {'stage peak MB':>13}", flush=True)
+    state: dict[str, object] = {}
+
+    def stage(name: str, work) -> None:  # type: ignore[no-untyped-def]
+        exact = _reset_peak()
+        t0 = time.perf_counter()
+        work()
+        took = time.perf_counter() - t0
+        print(f"{name:<28} {took:>7.1f} {_rss_mb():>12.0f} {peak_mb():>13.0f}{'' if exact else ' (no reset)'}",
+              flush=True)
+
+    stage("encode", lambda: state.update(enc=m.encode_runs(scale_runs(n))))
+    enc = cast(EncodedRuns, state["enc"])
+    support = max(miner.min_support, int(np.ceil(miner.min_support_fraction * enc.n_runs)))
+    featurizer = m.ToolSequenceFeaturizer(miner.ngram_range, min_support=support)
+    stage("featurize", lambda: state.update(ngrams=featurizer.fit_transform(enc)))
+    stage("cluster", lambda: state.update(labels=m.RunClusterer(miner.n_clusters, random_state=0)
+                                          .fit(state["ngrams"]).labels_))
+
+    def data() -> None:
+        strata, grouping = m.task_grouping(enc)
+        state["data"] = MiningData(
+            enc=enc, ngrams=state.pop("ngrams").tocsc(), ngram_names=featurizer.ngrams_,  # type: ignore[attr-defined]
+            labels=state["labels"], tool_runs=m.tool_run_matrix(enc).tocsc(), min_support=support,  # type: ignore[arg-type]
+            strata=strata, grouped=bool(grouping), block_rows=miner.block_rows,
+        )
+    stage("tool matrix, CSC copies", data)
+    found: list[object] = []
+    for generate in (m.success_candidates, m.failure_candidates, m.tool_candidates, m.thinking_candidates,
+                     m.precondition_candidates, m.recovery_candidates, m.hotspot_candidates,
+                     m.loop_candidates, m.long_run_candidates):
+        stage(generate.__name__, lambda g=generate: found.extend(
+            m._evidence_members(state["data"], g(state["data"]), miner.max_evidence)))  # type: ignore[arg-type]
+    print(f"{len(found)} candidates; whole-process peak {peak_mb():.0f} MB since the last reset")
+
+
 def import_into(n: int, db: str) -> dict[str, float]:
     from analyzers.store import open_store
 
@@ -117,10 +183,15 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--db", nargs="+", default=["memory"], metavar="SOURCE", type=_source,
                         help="memory, sqlite, postgresql (a temporary server) or a postgresql:// URL")
+    parser.add_argument("--stages", type=int, metavar="N",
+                        help="profile the stages of fit on N generated runs (time, RSS, peak per stage)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--one-db", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--import-into", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stages:
+        stages(args.stages)
+        return 0
     if args.one:
         print(json.dumps(import_into(args.one, args.import_into) if args.import_into else measure(args.one, args.one_db)))
         return 0

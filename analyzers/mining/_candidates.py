@@ -10,9 +10,18 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from analyzers.mining._features import binary_matrix, sorted_unique, unique_inverse
-from analyzers.mining._stats import rate_difference_p, stratified_test
-from analyzers.mining._testing import Candidate, Kinds, Members, MiningData, association, mask_candidate
+from analyzers.mining._encoding import EncodedRuns
+from analyzers.mining._features import binary_matrix, merge_counts, run_batches, sorted_unique, unique_inverse
+from analyzers.mining._stats import StratifiedTest, cell_test, rate_difference_p, stratified_test
+from analyzers.mining._testing import (
+    Candidate,
+    Kinds,
+    Members,
+    MiningData,
+    association,
+    mask_candidate,
+    tested_columns,
+)
 
 __all__ = ["failure_candidates", "success_candidates", "thinking_candidates", "tool_candidates"]
 
@@ -23,12 +32,14 @@ def success_candidates(data: MiningData) -> list[Candidate]:
     long_cols = np.asarray([len(g) >= 2 for g in data.ngram_names], dtype=bool)
     if long_cols.any():
         sub_idx = np.flatnonzero(long_cols)
-        sub = data.ngrams[:, sub_idx]
         support, successes = _column_counts(data, data.ngrams)
-        strata = data.strata if data.grouped else np.zeros(data.outcome.shape[0], dtype=np.int64)
-        base_p = stratified_test(data.ngrams, data.outcome, strata).p_up
+        pooled = stratified_test(data.ngrams, data.outcome, np.zeros(data.outcome.shape[0], dtype=np.int64))
+        within = stratified_test(data.ngrams, data.outcome, data.strata) if data.grouped else pooled
+        base_p = within.p_up
         vocabulary = {g: i for i, g in enumerate(data.ngram_names)}
-        tested = association(data, sub, ("up",))
+        # each column's test is its own: those of the long n-grams, without a copy of their columns
+        tested = tested_columns(data, pooled.take(sub_idx), within.take(sub_idx), ("up",))
+        del pooled, within
         pairs = []
         for i, t in enumerate(tested):
             col = int(sub_idx[t.column])
@@ -46,12 +57,12 @@ def success_candidates(data: MiningData) -> list[Candidate]:
     n_clusters = int(labels.max()) + 1 if labels.shape[0] else 0
     if n_clusters < 2:
         return out
-    X = data.ngrams.tocsr()
+    counts = cluster_counts(data.ngrams, labels, n_clusters)
     for k in range(n_clusters):
         mask = labels == k
         if mask.sum() < data.min_support:
             continue
-        tools = _characteristic_sequence(X, mask, data.ngram_names)
+        tools = _characteristic_sequence(counts, k, mask, data.ngram_names)
         if not tools:
             continue
         out.extend(
@@ -115,12 +126,50 @@ def _with_p(c: Candidate, p: float) -> Candidate:
     return c if p == c.p_value else dataclasses.replace(c, p_value=p, pooled_p=max(p, c.pooled_p or 0.0))
 
 
+#: Entries of the n-gram matrix ``cluster_counts`` reads at a time.
+COUNT_ENTRIES = 1 << 20
+
+
+def cluster_counts(ngrams: sp.csc_matrix, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """The (clusters x columns) number of runs of each cluster with each column of a 0/1 matrix,
+    read ``COUNT_ENTRIES`` entries at a time (no copy of the matrix)."""
+    n_cols = ngrams.shape[1]
+    out = np.zeros((n_clusters, n_cols), dtype=np.int64)
+    indptr = ngrams.indptr
+    a = 0
+    while a < n_cols:
+        b = max(int(np.searchsorted(indptr, indptr[a] + COUNT_ENTRIES, side="right")) - 1, a + 1)
+        b = min(b, n_cols)
+        lengths = np.diff(indptr[a : b + 1])
+        col = np.repeat(np.arange(b - a, dtype=np.int64), lengths)
+        cluster = labels[ngrams.indices[indptr[a] : indptr[b]]].astype(np.int64)
+        out[:, a:b] = np.bincount(cluster * (b - a) + col, minlength=n_clusters * (b - a)).reshape(n_clusters, b - a)
+        a = b
+    return out
+
+
+def column_means(counts: np.ndarray, n_rows: int) -> np.ndarray:
+    """``X.mean(axis=0)`` of a float32 0/1 sparse matrix ``X`` of ``n_rows`` rows whose columns hold
+    ``counts`` ones, to the bit: scipy scales every one by ``float32(1 / n_rows)`` and adds them up one
+    at a time in float32, so a column's mean is that running sum after ``count`` terms."""
+    if n_rows == 0 or not counts.shape[0]:
+        return np.zeros(counts.shape[0], dtype=np.float32)
+    top = int(counts.max())
+    running = np.zeros(top + 1, dtype=np.float32)
+    if top:
+        np.cumsum(np.full(top, np.float32(1.0 / n_rows), dtype=np.float32), out=running[1:])
+    return running[counts]
+
+
 def _characteristic_sequence(
-    X: sp.csr_matrix, mask: np.ndarray, names: tuple[tuple[str, ...], ...]
+    counts: np.ndarray, k: int, mask: np.ndarray, names: tuple[tuple[str, ...], ...]
 ) -> tuple[str, ...]:
-    """The n-gram most over-represented in the cluster (longer n-grams first)."""
-    inside = np.asarray(X[mask].mean(axis=0)).ravel()
-    outside = np.asarray(X[~mask].mean(axis=0)).ravel() if (~mask).any() else np.zeros_like(inside)
+    """The n-gram most over-represented in cluster ``k`` (the runs of ``mask``; ``counts``:
+    ``cluster_counts``), longer n-grams first."""
+    n_in = int(mask.sum())
+    inside = column_means(counts[k], n_in)
+    n_out = mask.shape[0] - n_in
+    outside = column_means(counts.sum(axis=0) - counts[k], n_out) if n_out else np.zeros_like(inside)
     diff = inside - outside
     lengths = np.asarray([len(g) for g in names])
     for min_len in (2, 1):
@@ -153,15 +202,14 @@ def tool_candidates(data: MiningData) -> list[Candidate]:
         )
     if enc.n_steps == 0:
         return out
-    step_run = enc.step_run()
-    steps = binary_matrix(np.arange(enc.n_steps), enc.step_tool.astype(np.int64), enc.n_steps, len(enc.tools))
-    failed_steps = ~enc.step_ok
+    failed_steps = np.flatnonzero(~enc.step_ok)
     n_failed = np.bincount(enc.step_tool[failed_steps], minlength=len(enc.tools)).astype(np.float64)
     failed_runs = binary_matrix(
-        step_run[failed_steps], enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
+        enc.step_owner(failed_steps), enc.step_tool[failed_steps].astype(np.int64), enc.n_runs, len(enc.tools)
     ).tocsc()
-    calls = association(data, steps, ("down",), outcome=enc.step_ok.astype(np.int8), strata=data.strata[step_run])
-    for t in calls:
+    pooled = call_test(enc, np.zeros(enc.n_runs, dtype=np.int64), data.block_rows)
+    within = call_test(enc, data.strata, data.block_rows) if data.grouped else pooled
+    for t in tested_columns(data, pooled, within, ("down",)):
         out.append(
             Candidate.of(
                 "tool_effectiveness", "call_failures", (enc.tools[t.column],), t,
@@ -172,24 +220,65 @@ def tool_candidates(data: MiningData) -> list[Candidate]:
     return out
 
 
+def call_test(enc: EncodedRuns, run_strata: np.ndarray, batch_runs: int) -> StratifiedTest:
+    """The stratified test of each tool's calls against the other tools' calls (calls are the rows, a
+    call's outcome is whether it succeeded, its stratum its run's; a negative stratum leaves the run's
+    calls out): ``stratified_test`` of the (calls x tools) indicator, counted a batch of runs at a time
+    instead of building that matrix (one entry per call)."""
+    V = len(enc.tools)
+    width = max(V, 1)
+    n_strata = int(run_strata.max()) + 1 if run_strata.shape[0] else 0
+    n_k = np.zeros(max(n_strata, 1), dtype=np.int64)
+    y_k = np.zeros(max(n_strata, 1), dtype=np.int64)
+    empty = np.zeros(0, np.int64)
+    cells: tuple[np.ndarray, np.ndarray] = (empty, empty)
+    for start, stop, step_run in run_batches(enc, batch_runs):
+        a, b = int(enc.offsets[start]), int(enc.offsets[stop])
+        stratum = run_strata[step_run]
+        valid = stratum >= 0
+        stratum, ok = stratum[valid], enc.step_ok[a:b][valid]
+        n_k += np.bincount(stratum, minlength=n_k.shape[0])
+        y_k += np.bincount(stratum[ok], minlength=n_k.shape[0])
+        key = stratum * width + enc.step_tool[a:b][valid]
+        # each call counted in slot 2 * cell, each successful one also in slot 2 * cell + 1
+        cells = merge_counts(cells, *_counts(np.concatenate([2 * key, 2 * key[ok] + 1])))
+    slots, counts = cells
+    calls = slots % 2 == 0
+    both = slots[calls] // 2
+    n = counts[calls].astype(np.float64)
+    x = np.zeros(both.shape[0])
+    x[np.searchsorted(both, slots[~calls] // 2)] = counts[~calls]
+    return cell_test(both, n, x, n_k.astype(np.float64), y_k.astype(np.float64), V)
+
+
+def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inverse = unique_inverse(values)
+    return uniq, np.bincount(inverse, minlength=uniq.shape[0])
+
+
 def failure_candidates(data: MiningData) -> list[Candidate]:
     """Failure points over-represented in failing runs: a failed call of a tool, the last tool of the
     run, and the transition into a failed call (previous tool, failing tool)."""
     enc = data.enc
     V = max(len(enc.tools), 1)
-    step_run = enc.step_run()
-    tool = enc.step_tool.astype(np.int64)
+
+    def tool(steps: np.ndarray) -> np.ndarray:
+        return enc.step_tool[steps].astype(np.int64)
+
     failed = np.flatnonzero(~enc.step_ok)
-    rows = [step_run[failed]]
-    codes = [tool[failed]]
+    failed_run = enc.step_owner(failed)
+    rows = [failed_run]
+    codes = [tool(failed)]
     has_steps = np.diff(enc.offsets) > 0
     last = enc.offsets[1:][has_steps] - 1
     rows.append(np.flatnonzero(has_steps))
-    codes.append(V + tool[last])
-    prev = failed[failed > 0]
-    prev = prev[step_run[prev - 1] == step_run[prev]]
-    rows.append(step_run[prev])
-    codes.append(2 * V + tool[prev - 1] * V + tool[prev])
+    codes.append(V + tool(last))
+    inside = failed > 0
+    prev, prev_run = failed[inside], failed_run[inside]
+    same = enc.step_owner(prev - 1) == prev_run
+    prev, prev_run = prev[same], prev_run[same]
+    rows.append(prev_run)
+    codes.append(2 * V + tool(prev - 1) * V + tool(prev))
     r = np.concatenate(rows)
     c = np.concatenate(codes)
     uniq, inverse = unique_inverse(c)

@@ -123,6 +123,10 @@ class EncodedRuns:
         """The run index of every tool step."""
         return np.repeat(np.arange(self.n_runs, dtype=np.int64), np.diff(self.offsets))
 
+    def step_owner(self, steps: np.ndarray) -> np.ndarray:
+        """The run index of each of the tool steps ``steps`` (``step_run()[steps]`` without it)."""
+        return np.searchsorted(self.offsets, steps, side="right").astype(np.int64) - 1
+
     def tool_sequences(self) -> list[list[str]]:
         """Each run's tool names, in order (for small inputs and tests)."""
         names = self.tools

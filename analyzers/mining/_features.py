@@ -115,7 +115,8 @@ def csr_from_keys(
 
 
 def stack_rows(parts: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
-    """The CSR blocks of consecutive rows ``parts``, one under the other (one copy of their entries)."""
+    """The CSR blocks of consecutive rows ``parts``, one under the other (one copy of their entries;
+    the values keep the first block's dtype)."""
     if len(parts) == 1:
         return parts[0]
     nnz = sum(p.nnz for p in parts)
@@ -123,7 +124,7 @@ def stack_rows(parts: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
     index = np.int32 if max(nnz, n_cols, n_rows) < np.iinfo(np.int32).max else np.int64
     indptr = np.zeros(n_rows + 1, dtype=index)
     indices = np.empty(nnz, dtype=index)
-    data = np.empty(nnz, dtype=np.float32)
+    data = np.empty(nnz, dtype=parts[0].data.dtype)
     row = at = 0
     for p in parts:
         r, k = p.shape[0], p.nnz
@@ -248,7 +249,7 @@ class ToolSequenceFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
                 uniq, inverse = unique_inverse(code)
                 width = max(len(uniq), 1)
                 df = np.bincount(sorted_unique(runs * width + inverse) % width, minlength=len(uniq))
-                seen[i] = _merge_counts(seen[i], uniq, df)
+                seen[i] = merge_counts(seen[i], uniq, df)
         kept_codes = [codes[df >= threshold] for codes, df in seen]
         support = [df[df >= threshold] for _, df in seen]
         self.tools_ = enc.tools
@@ -311,7 +312,7 @@ class ToolSequenceFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
         return stack_rows(parts, n_cols)
 
 
-def _merge_counts(
+def merge_counts(
     seen: tuple[np.ndarray, np.ndarray], codes: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``seen`` (sorted distinct codes and their counts) with ``codes``/``counts`` added."""

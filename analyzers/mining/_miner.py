@@ -83,7 +83,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
     verdict), ``guideline_level`` (the family-wise confidence a guideline's claim, "the effect exceeds
     ``min_effect``", must reach; 0.95: at most a 5% chance that any of an agent's guidelines claims an
     effect it does not have), ``min_confidence`` (patterns below it are left out of ``patterns_``),
-    ``max_evidence``.
+    ``max_evidence``, ``block_rows`` (the runs, or calls, the call-level tests expand at a time: memory,
+    not results, depends on it).
 
     Learned: ``patterns_`` (most confident first), ``n_runs_``, ``baseline_success_rate_``,
     ``n_tests_`` (the size of the Holm family), ``grouped_`` (compared within tasks), ``task_grouping_``
@@ -107,6 +108,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         guideline_level: float = 0.95,
         min_confidence: float = 0.0,
         max_evidence: int = 10,
+        block_rows: int = 1 << 16,
     ) -> None:
         self.random_state = random_state
         self.agent = agent
@@ -119,6 +121,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         self.guideline_level = guideline_level
         self.min_confidence = min_confidence
         self.max_evidence = max_evidence
+        self.block_rows = block_rows
 
     def fit(self, X: RunsLike, y: object = None) -> PatternMiner:
         """Mine ``X``: an iterable of ``Run`` (consumed once) or ``EncodedRuns``."""
@@ -126,6 +129,8 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"min_effect must be in [0, 1), got {self.min_effect!r}")
         if self.max_evidence < 0:
             raise ValueError(f"max_evidence must be >= 0, got {self.max_evidence!r}")
+        if self.block_rows < 1:
+            raise ValueError(f"block_rows must be >= 1, got {self.block_rows!r}")
         enc = X if isinstance(X, EncodedRuns) else encode_runs(X, self.agent)
         agent = self.agent or enc.agent or ""
         n = enc.n_runs
@@ -148,6 +153,7 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
             min_support=support,
             strata=strata,
             grouped=self.grouped_,
+            block_rows=self.block_rows,
         )
         del ngrams, tool_runs  # the tests read the CSC copies; at a million runs each CSR one is 100s of MB
         candidates: list[Candidate] = []
@@ -255,11 +261,12 @@ class PatternMiner(BaseEstimator):  # type: ignore[misc]
         return tuple(enc.trace_ids[i] for i in ordered.tolist())
 
 
-def _evidence_members(data: MiningData, found: list[Candidate], max_evidence: int) -> list[Candidate]:
+def _evidence_members(data: MiningData, found: Iterable[Candidate], max_evidence: int) -> list[Candidate]:
     """``found`` with each member matrix of its own (not one ``data`` keeps) cut to the runs its
     evidence is drawn from: the first ``max_evidence`` runs of the candidate's outcome, then of the
     other, as ``_evidence`` picks them (so it picks the same). A million runs' precondition matrices
-    would otherwise be held, all of them, until the patterns are written."""
+    would otherwise be held, all of them, until the patterns are written; a generator (as
+    ``precondition_candidates``) has only the matrices of the candidates it is yielding held."""
     shared = (data.ngrams, data.tool_runs)
     out = []
     for c in found:

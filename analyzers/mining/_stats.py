@@ -126,6 +126,10 @@ class StratifiedTest:
     s_without: np.ndarray
     strata: np.ndarray
 
+    def take(self, columns: np.ndarray) -> StratifiedTest:
+        """The tests of ``columns`` only (each column's test is its own)."""
+        return StratifiedTest(**{f.name: getattr(self, f.name)[columns] for f in fields(StratifiedTest)})
+
     def interval(self, j: int) -> tuple[float, float]:
         """The 90% interval of column ``j``'s effect, clipped to [-1, 1]."""
         half = INTERVAL_Z * float(self.se[j])
@@ -160,6 +164,16 @@ def stratified_test(indicator: sp.spmatrix, outcome: np.ndarray, strata: np.ndar
     cell, inverse = unique_inverse(strata[rows] * max(n_cols, 1) + cols)
     n = np.bincount(inverse, minlength=len(cell)).astype(np.float64)
     x = np.bincount(inverse, weights=y[rows], minlength=len(cell))
+    return cell_test(cell, n, x, n_k, y_k, n_cols)
+
+
+def cell_test(
+    cell: np.ndarray, n: np.ndarray, x: np.ndarray, n_k: np.ndarray, y_k: np.ndarray, n_cols: int
+) -> StratifiedTest:
+    """``stratified_test`` from its counts: the sorted, distinct cells ``stratum * n_cols + column``
+    that hold a row of the column, the rows ``n`` and successes ``x`` of each, and the rows ``n_k``
+    and successes ``y_k`` of each stratum (all whole numbers, as float64). Counts gathered a batch of
+    rows at a time give the very same test as the indicator matrix would."""
     k, col = np.divmod(cell, max(n_cols, 1))
     big_n, big_y = n_k[k], y_k[k]
     m = big_n - n

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from scipy import special
 
 from analyzers.mining._encoding import EncodedRuns
-from analyzers.mining._stats import stratified_test
+from analyzers.mining._stats import StratifiedTest, stratified_test
 from analyzers.model import PatternType
 
 #: "up": the property raises the success rate; "down": it raises the failure rate.
@@ -129,7 +129,8 @@ class Candidate:
 class MiningData:
     """Everything the candidate generators read, computed once per fit. ``strata`` is each run's task
     stratum (``analyzers.mining._tasks``); ``grouped`` says whether rate patterns are compared within
-    tasks."""
+    tasks. ``block_rows``: the runs (or calls) a call-level computation expands at a time; the
+    candidates do not depend on it."""
 
     enc: EncodedRuns
     ngrams: sp.csc_matrix
@@ -139,6 +140,7 @@ class MiningData:
     min_support: int
     strata: np.ndarray
     grouped: bool
+    block_rows: int = 1 << 16
 
     @property
     def outcome(self) -> np.ndarray:
@@ -164,13 +166,21 @@ def association(
     """
     y = data.outcome if outcome is None else outcome
     base = data.strata if strata is None else strata
-    grouped = data.grouped
     pooled_strata = np.zeros(y.shape[0], dtype=np.int64)
     if rows is not None:
         pooled_strata[~rows] = -1
         base = np.where(rows, base, -1)
     pooled = stratified_test(indicator, y, pooled_strata)
-    within = stratified_test(indicator, y, base) if grouped else pooled
+    within = stratified_test(indicator, y, base) if data.grouped else pooled
+    return tested_columns(data, pooled, within, directions)
+
+
+def tested_columns(
+    data: MiningData, pooled: StratifiedTest, within: StratifiedTest, directions: tuple[Direction, ...]
+) -> list[Tested]:
+    """``association`` from its two tests already made: the pooled one and the within-task one
+    (``pooled`` itself when the runs are not grouped)."""
+    grouped = data.grouped
     ms = data.min_support
     cols = np.flatnonzero((pooled.n_with >= ms) & (pooled.n_without >= ms))
     out: list[Tested] = []

@@ -146,3 +146,20 @@ def test_stratified_test_over_column_blocks_equals_the_whole_matrix(entries: int
     for name in ("p_up", "p_down", "effect", "se", "n_with", "s_with", "n_without", "s_without", "strata"):
         assert np.array_equal(getattr(whole, name), getattr(joined, name)), name
     assert column_blocks(X, X.nnz) is None
+
+
+@pytest.mark.parametrize("n_rows", [1000, 200_000])
+def test_cluster_means_from_counts_equal_scipys_row_subset_means_to_the_bit(n_rows: int) -> None:
+    import scipy.sparse as sp
+
+    from analyzers.mining._candidates import cluster_counts, column_means
+
+    rng = np.random.default_rng(n_rows)
+    X = sp.csr_matrix((rng.random((n_rows, 12)) < np.linspace(0.01, 0.9, 12)).astype(np.float32))
+    labels = rng.integers(0, 4, n_rows)
+    counts = cluster_counts(X.tocsc(), labels, 4)
+    for k in range(4):
+        mask = labels == k
+        assert np.array_equal(column_means(counts[k], int(mask.sum())), np.asarray(X[mask].mean(axis=0)).ravel())
+        rest = counts.sum(axis=0) - counts[k]
+        assert np.array_equal(column_means(rest, int((~mask).sum())), np.asarray(X[~mask].mean(axis=0)).ravel())

@@ -76,3 +76,26 @@ def test_trace_ids_are_kept_as_one_byte_string_and_read_back_as_str() -> None:
     assert ids != ("a" * 32,) and ids != "a" * 32 and ids == TraceIds.of(list(ids))
     with pytest.raises(IndexError, match="out of range for 4 runs"):
         ids[4]
+
+
+@pytest.mark.parametrize("agent", ["planted-agent", "task-agent"])
+def test_call_level_tests_in_small_blocks_find_exactly_what_one_block_finds(agent: str) -> None:
+    enc = encode_runs(_runs(), agent)
+    one = PatternMiner(agent=agent, block_rows=10**9).fit(enc)
+    blocks = PatternMiner(agent=agent, block_rows=7).fit(enc)
+    kinds = {p.kind for p in one.patterns_}
+    assert "call_failures" in kinds and ("precondition" in kinds or agent == "planted-agent")
+    assert one.n_tests_ == blocks.n_tests_
+    assert [astuple(p) for p in blocks.patterns_] == [astuple(p) for p in one.patterns_]
+
+
+def test_first_calls_hold_the_step_of_each_runs_first_call_of_each_tool() -> None:
+    from analyzers.mining._conditions import first_calls
+
+    enc = encode_runs(_runs(), "task-agent")
+    first = first_calls(enc, 5).toarray()
+    for r in range(0, enc.n_runs, 37):
+        tools = enc.step_tool[enc.offsets[r] : enc.offsets[r + 1]]
+        for t in range(len(enc.tools)):
+            at = np.flatnonzero(tools == t)
+            assert first[r, t] == (enc.offsets[r] + at[0] if at.shape[0] else 0)
