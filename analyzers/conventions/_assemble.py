@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict
 
 from analyzers.conventions._classify import (
     CHAIN,
@@ -117,7 +118,6 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
     evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
     outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered, [(a[3], a[4]) for a in agents]),
                                       evaluation=evaluated)
-    key, key_source = task_key(attr_order)
     return Run(
         trace_id=spans[0].trace_id,
         agent=agent_name,
@@ -126,14 +126,33 @@ def assemble_run(spans: Sequence[SpanRecord], *, evaluations: Sequence[Evaluatio
         started_at_unix_nano=started,
         duration_ms=max(duration_ns, 0) / 1e6,
         steps=tuple(steps),
-        prompt_version=_first_attr(attr_order, sc.OTEL_META_PROMPT_VERSION),
-        prompt_commit=_first_attr(attr_order, sc.OTEL_META_PROMPT_COMMIT),
-        problem_id=_first_attr(attr_order, sc.OTEL_META_PROBLEM_ID),
-        request_id=_first_attr(attr_order, sc.OTEL_META_REQUEST_ID),
         complete=complete,
-        task_key=key,
-        task_key_source=key_source,
+        **_labels(attr_order),
     )
+
+
+class _RunLabels(TypedDict):
+    prompt_version: str | None
+    prompt_commit: str | None
+    problem_id: str | None
+    request_id: str | None
+    task_key: str | None
+    task_key_source: str | None
+
+
+def _labels(attr_order: Sequence[SpanRecord]) -> _RunLabels:
+    """The run's labels taken from its spans (the first span in ``attr_order`` that carries each): the
+    prompt version and commit, the task (problem id, request id) and the fallback task key; one place
+    for a one-trace run and a conversation's run alike."""
+    key, key_source = task_key(attr_order)
+    return {
+        "prompt_version": _first_attr(attr_order, sc.OTEL_META_PROMPT_VERSION),
+        "prompt_commit": _first_attr(attr_order, sc.OTEL_META_PROMPT_COMMIT),
+        "problem_id": _first_attr(attr_order, sc.OTEL_META_PROBLEM_ID),
+        "request_id": _first_attr(attr_order, sc.OTEL_META_REQUEST_ID),
+        "task_key": key,
+        "task_key_source": key_source,
+    }
 
 
 def conversation_of(spans: Sequence[SpanRecord]) -> str | None:
@@ -187,7 +206,6 @@ def assemble_conversation(conversation_id: str, traces: Sequence[Sequence[SpanRe
     started = ordered[0].start_time_unix_nano
     evaluated = evaluation_outcome([*evaluations, *span_evaluations(ordered)], rule or assembly_rule())
     outcome, source = resolve_outcome(api=api_outcome, span=_span_outcome(ordered[::-1], []), evaluation=evaluated)
-    key, key_source = task_key(ordered)
     return Run(
         trace_id=members[0][0].trace_id,
         agent=str(service) if service else _UNKNOWN_AGENT,
@@ -196,15 +214,10 @@ def assemble_conversation(conversation_id: str, traces: Sequence[Sequence[SpanRe
         started_at_unix_nano=started,
         duration_ms=max(max(s.end_time_unix_nano for s in ordered) - started, 0) / 1e6,
         steps=tuple(steps),
-        prompt_version=_first_attr(ordered, sc.OTEL_META_PROMPT_VERSION),
-        prompt_commit=_first_attr(ordered, sc.OTEL_META_PROMPT_COMMIT),
-        problem_id=_first_attr(ordered, sc.OTEL_META_PROBLEM_ID),
-        request_id=_first_attr(ordered, sc.OTEL_META_REQUEST_ID),
         complete=True,
         conversation_id=conversation_id,
         trace_ids=tuple(t[0].trace_id for t in members),
-        task_key=key,
-        task_key_source=key_source,
+        **_labels(ordered),
     )
 
 
